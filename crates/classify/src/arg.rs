@@ -1,0 +1,38 @@
+/// One word of a command after the shell's quoting has been resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Arg {
+    /// The word's text with quotes and escapes removed. Expansions (`$X`, `$(…)`) stay as written.
+    pub text: String,
+    /// The word's value is only known at run time (it contains a parameter or command expansion).
+    pub dynamic: bool,
+    /// The word is an unquoted glob pattern (`*.log`).
+    pub glob: bool,
+}
+
+impl Arg {
+    pub(crate) fn literal(text: impl Into<String>) -> Arg {
+        Arg {
+            text: text.into(),
+            dynamic: false,
+            glob: false,
+        }
+    }
+
+    pub(crate) fn texts(args: &[Arg]) -> Vec<&str> {
+        args.iter().map(|a| a.text.as_str()).collect()
+    }
+
+    /// Renders arguments back into one readable line for summaries.
+    pub(crate) fn join(args: &[Arg]) -> String {
+        args.iter()
+            .map(|a| {
+                if a.text.is_empty() || a.text.contains(char::is_whitespace) {
+                    format!("'{}'", a.text)
+                } else {
+                    a.text.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}

@@ -1,0 +1,116 @@
+//! `redis-cli`: the command it sends is judged by the `redis` rule pack.
+
+use super::ClientArgs;
+use crate::arg::Arg;
+use crate::ctx::Ctx;
+use crate::packs::packs;
+use crate::shell::Stream;
+use crate::{Risk, TargetKind};
+
+const VALUE_FLAGS: [&str; 16] = [
+    "-h",
+    "-p",
+    "-s",
+    "-a",
+    "-u",
+    "-n",
+    "-r",
+    "-i",
+    "-d",
+    "-D",
+    "--user",
+    "--pass",
+    "--pattern",
+    "--count",
+    "--rdb",
+    "--eval",
+];
+
+pub(super) fn run(args: &[Arg], stdin: &Stream, summary: &str, ctx: &mut Ctx<'_>) {
+    let a = ClientArgs::parse(args, &VALUE_FLAGS);
+    for h in a.get(&["-h"]) {
+        ctx.target(TargetKind::Host, h);
+    }
+    for p in a.get(&["-p"]) {
+        ctx.target(TargetKind::Port, p);
+    }
+    for n in a.get(&["-n"]) {
+        ctx.target(TargetKind::Database, n);
+    }
+    for u in a.get(&["-u"]) {
+        crate::http::url_targets(&u, ctx);
+    }
+    if !a.get(&["--eval"]).is_empty() {
+        ctx.op(
+            Risk::Unknown,
+            summary,
+            "runs a Lua script on the Redis server, which can do anything",
+        );
+        return;
+    }
+    if a.has(&[
+        "--scan",
+        "--bigkeys",
+        "--memkeys",
+        "--hotkeys",
+        "--stat",
+        "--latency",
+        "--version",
+        "-v",
+    ]) {
+        ctx.op(Risk::Read, summary, "redis-cli only inspects the server");
+        return;
+    }
+    if a.has(&["--pipe"]) || a.positionals.is_empty() {
+        match stdin {
+            Stream::Literal(text) => {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    let words: Vec<Arg> = line.split_whitespace().map(Arg::literal).collect();
+                    command(&words.iter().collect::<Vec<_>>(), line, ctx);
+                }
+            }
+            _ => ctx.op(
+                Risk::Unknown,
+                summary,
+                "redis-cli reads commands from its input, which Airlock cannot see",
+            ),
+        }
+        return;
+    }
+    command(&a.positionals, summary, ctx);
+}
+
+fn command(words: &[&Arg], summary: &str, ctx: &mut Ctx<'_>) {
+    let Some(first) = words.first() else {
+        return;
+    };
+    if first.dynamic {
+        ctx.op(Risk::Unknown, summary, "the Redis command is only known at run time");
+        return;
+    }
+    let Ok(packs) = packs() else {
+        ctx.op(Risk::Unknown, summary, "Airlock's rule packs failed to load");
+        return;
+    };
+    let name = first.text.to_ascii_lowercase();
+    let two = words.get(1).map(|w| format!("{name} {}", w.text.to_ascii_lowercase()));
+    let rule = two
+        .as_ref()
+        .and_then(|t| packs.redis_commands.get(t))
+        .or_else(|| packs.redis_commands.get(&name));
+    match rule {
+        Some(k) => ctx.op(
+            k.risk,
+            summary,
+            format!("{}: {}", first.text.to_ascii_uppercase(), k.reason),
+        ),
+        None => ctx.op(
+            Risk::Write,
+            summary,
+            format!(
+                "{} is not a Redis command Airlock knows; it counts as a bounded write",
+                first.text
+            ),
+        ),
+    }
+}

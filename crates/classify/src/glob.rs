@@ -1,0 +1,58 @@
+//! The small glob dialect of rule packs: `*` matches any run of characters, `?` exactly one.
+
+/// Whether `text` matches `pattern` in full.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Iterative matcher with single-star backtracking: linear in practice, never exponential.
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// Whether a string uses glob syntax at all (so that exact lookups can skip it).
+pub(crate) fn is_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_stars_and_question_marks() {
+        assert!(glob_match("delete-*", "delete-bucket"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("+*", "+main"));
+        assert!(!glob_match("+*", "main"));
+        assert!(glob_match("mkfs.*", "mkfs.ext4"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(glob_match("*db:drop*", "db:drop:all"));
+        assert!(!glob_match("db:drop", "db:drop:all"));
+    }
+
+    #[test]
+    fn pathological_patterns_stay_fast() {
+        let text = "a".repeat(10_000);
+        assert!(!glob_match("*a*a*a*a*a*b", &text));
+    }
+}

@@ -1,0 +1,547 @@
+//! HTTP clients on the command line, turned into requests: `curl`, `wget`, and httpie's
+//! `http`/`https` (and `xh`, which shares its syntax).
+
+use serde_json::{Map, Value as Json};
+
+use super::{classify_request, Body, Request, Url};
+use crate::arg::Arg;
+use crate::ctx::Ctx;
+use crate::shell::Stream;
+use crate::Risk;
+
+/// Handles `name` if it is an HTTP client; returns false otherwise.
+pub(crate) fn run_client(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
+    let requests = match name {
+        "curl" => curl(args, summary, ctx),
+        "wget" => wget(args, summary, ctx),
+        "http" | "https" | "xh" | "xhs" => httpie(name, args, summary, ctx),
+        "gh" if args.first().is_some_and(|a| a.text == "api") => gh_api(&args[1..]),
+        _ => return false,
+    };
+    if requests.is_empty() {
+        ctx.op(Risk::Read, summary, format!("{name} sends no request"));
+    }
+    for r in requests {
+        if r.method.contains('$') || r.url.contains('$') {
+            ctx.op(
+                Risk::Unknown,
+                summary,
+                "the request's method or URL is only known at run time",
+            );
+            continue;
+        }
+        classify_request(&r, ctx);
+    }
+    true
+}
+
+/// What an HTTP client prints: the download itself, unless it saves it to a file.
+pub(crate) fn client_stdout(name: &str, args: &[Arg]) -> Stream {
+    let texts: Vec<&str> = Arg::texts(args);
+    let url = texts
+        .iter()
+        .find(|t| t.contains("://"))
+        .map_or("the network", |u| *u)
+        .to_owned();
+    let to_stdout = match name {
+        "curl" => !texts.iter().any(|t| {
+            matches!(*t, "-o" | "--output" | "-O" | "--remote-name" | "--remote-name-all") || t.starts_with("--output=")
+        }),
+        "wget" => texts.iter().enumerate().any(|(i, t)| {
+            (t.starts_with('-') && !t.starts_with("--") && t.ends_with('O') && texts.get(i + 1) == Some(&"-"))
+                || (t.starts_with('-') && !t.starts_with("--") && t.ends_with("O-"))
+                || *t == "--output-document=-"
+        }),
+        _ => true,
+    };
+    if to_stdout {
+        Stream::Download(Url::parse(&url).map_or(url, |u| u.redacted()))
+    } else {
+        Stream::Opaque
+    }
+}
+
+const CURL_VALUE_FLAGS: [&str; 52] = [
+    "-X",
+    "--request",
+    "-H",
+    "--header",
+    "-d",
+    "--data",
+    "--data-raw",
+    "--data-binary",
+    "--data-ascii",
+    "--data-urlencode",
+    "--json",
+    "-F",
+    "--form",
+    "--form-string",
+    "-T",
+    "--upload-file",
+    "-u",
+    "--user",
+    "-o",
+    "--output",
+    "-A",
+    "--user-agent",
+    "-e",
+    "--referer",
+    "-b",
+    "--cookie",
+    "-c",
+    "--cookie-jar",
+    "-K",
+    "--config",
+    "--url",
+    "-x",
+    "--proxy",
+    "-m",
+    "--max-time",
+    "--connect-timeout",
+    "-w",
+    "--write-out",
+    "-r",
+    "--range",
+    "-E",
+    "--cert",
+    "--key",
+    "--cacert",
+    "--resolve",
+    "--connect-to",
+    "-D",
+    "--dump-header",
+    "--retry",
+    "--oauth2-bearer",
+    "--variable",
+    "--limit-rate",
+];
+
+fn body_part(value: &Arg, urlencode: bool) -> Result<String, String> {
+    if value.dynamic {
+        return Err("a value only known at run time".to_owned());
+    }
+    let t = value.text.as_str();
+    if urlencode {
+        // --data-urlencode name@file reads a file; name=value is literal.
+        if let Some((_, f)) = t.split_once('@').filter(|(n, _)| !n.contains('=')) {
+            return Err(format!("the file {f}"));
+        }
+        return Ok(t.to_owned());
+    }
+    if let Some(f) = t.strip_prefix('@') {
+        return Err(if f == "-" {
+            "stdin".to_owned()
+        } else {
+            format!("the file {f}")
+        });
+    }
+    Ok(t.to_owned())
+}
+
+fn curl(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> Vec<Request> {
+    let mut method: Option<String> = None;
+    let mut headers = Vec::new();
+    let mut data: Vec<String> = Vec::new();
+    let mut unseen: Option<String> = None;
+    let mut urls: Vec<String> = Vec::new();
+    let mut get = false;
+    let mut head = false;
+    let mut upload = false;
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let t = a.text.as_str();
+        let (flag, inline) = match t.split_once('=') {
+            Some((f, v)) if t.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (t, None),
+        };
+        let takes = CURL_VALUE_FLAGS.contains(&flag) && t.starts_with('-');
+        // Short flags may carry their value glued on: -XDELETE, -HAccept:x.
+        let (flag, glued) = if !takes
+            && t.len() > 2
+            && t.starts_with('-')
+            && !t.starts_with("--")
+            && CURL_VALUE_FLAGS.contains(&&t[..2])
+        {
+            (&t[..2], Some(t[2..].to_owned()))
+        } else {
+            (flag, inline)
+        };
+        let value: Option<Arg> = if CURL_VALUE_FLAGS.contains(&flag) && t.starts_with('-') {
+            match glued {
+                Some(v) => Some(Arg { text: v, ..a.clone() }),
+                None => {
+                    i += 1;
+                    args.get(i).cloned()
+                }
+            }
+        } else {
+            None
+        };
+        match (flag, value) {
+            ("-X" | "--request", Some(v)) => method = Some(v.text.to_ascii_uppercase()),
+            ("-H" | "--header", Some(v)) => {
+                if let Some((k, val)) = v.text.split_once(':') {
+                    headers.push((k.trim().to_owned(), val.trim().to_owned()));
+                }
+            }
+            ("-d" | "--data" | "--data-ascii" | "--data-binary", Some(v)) => match body_part(&v, false) {
+                Ok(p) => data.push(p),
+                Err(why) => unseen = Some(why),
+            },
+            ("--data-raw", Some(v)) => data.push(v.text.clone()),
+            ("--data-urlencode", Some(v)) => match body_part(&v, true) {
+                Ok(p) => data.push(p),
+                Err(why) => unseen = Some(why),
+            },
+            ("--json", Some(v)) => {
+                headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+                match body_part(&v, false) {
+                    Ok(p) => data.push(p),
+                    Err(why) => unseen = Some(why),
+                }
+            }
+            ("-F" | "--form" | "--form-string", Some(v)) => {
+                if v.text.contains("=@") || v.text.contains("=<") {
+                    unseen = Some("a file attached to the form".to_owned());
+                } else {
+                    data.push(v.text.clone());
+                }
+            }
+            ("-T" | "--upload-file", Some(_)) => {
+                upload = true;
+                unseen = Some("an uploaded file".to_owned());
+            }
+            ("-o" | "--output", Some(v)) => ctx.overwrite(&v.text, v.dynamic, summary),
+            ("-K" | "--config", Some(v)) => {
+                ctx.op(
+                    Risk::Unknown,
+                    summary,
+                    format!("curl reads more options from {}, which Airlock cannot see", v.text),
+                );
+            }
+            ("--url", Some(v)) => urls.push(v.text.clone()),
+            ("-G" | "--get", None) => get = true,
+            ("-I" | "--head", None) => head = true,
+            (_, None) if !t.starts_with('-') || a.dynamic => {
+                if looks_like_url(t) || a.dynamic {
+                    urls.push(t.to_owned());
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let has_body = !data.is_empty() || unseen.is_some();
+    let method = method.unwrap_or_else(|| {
+        if head {
+            "HEAD".into()
+        } else if upload {
+            "PUT".into()
+        } else if has_body && !get {
+            "POST".into()
+        } else {
+            "GET".into()
+        }
+    });
+    let body = match (unseen, get) {
+        (_, true) => Body::None,
+        (Some(why), false) => Body::Unseen(why),
+        (None, false) if data.is_empty() => Body::None,
+        (None, false) => Body::Text(data.join("&")),
+    };
+    let urls = if get && !data.is_empty() {
+        urls.into_iter()
+            .map(|u| format!("{u}{}{}", if u.contains('?') { '&' } else { '?' }, data.join("&")))
+            .collect()
+    } else {
+        urls
+    };
+    urls.into_iter()
+        .map(|url| Request {
+            method: method.clone(),
+            url,
+            headers: headers.clone(),
+            body: body.clone(),
+        })
+        .collect()
+}
+
+/// `gh api ENDPOINT [-X METHOD] [-f k=v] [-F k=v]`: GitHub's REST or GraphQL API.
+fn gh_api(args: &[Arg]) -> Vec<Request> {
+    let mut method: Option<String> = None;
+    let mut host = "api.github.com".to_owned();
+    let mut endpoint: Option<String> = None;
+    let mut fields = Map::new();
+    let mut unseen: Option<String> = None;
+    let mut headers = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        let value = args.get(i + 1);
+        match t {
+            "-X" | "--method" => {
+                method = value.map(|v| v.text.to_ascii_uppercase());
+                i += 1;
+            }
+            "-f" | "--raw-field" | "-F" | "--field" => {
+                if let Some(v) = value {
+                    match v.text.split_once('=') {
+                        _ if v.dynamic => unseen = Some("a value only known at run time".to_owned()),
+                        Some((_, f))
+                            if f.starts_with('@') && t.starts_with("-F") || t == "--field" && f.starts_with('@') =>
+                        {
+                            unseen = Some(format!("the file {}", &f[1..]));
+                        }
+                        Some((k, val)) => {
+                            fields.insert(k.to_owned(), Json::String(val.to_owned()));
+                        }
+                        None => {}
+                    }
+                }
+                i += 1;
+            }
+            "--input" => {
+                unseen = Some(format!("the file {}", value.map_or("?", |v| v.text.as_str())));
+                i += 1;
+            }
+            "-H" | "--header" => {
+                if let Some((k, v)) = value.and_then(|v| v.text.split_once(':')) {
+                    headers.push((k.trim().to_owned(), v.trim().to_owned()));
+                }
+                i += 1;
+            }
+            "--hostname" => {
+                if let Some(v) = value {
+                    host = format!("{}/api/v3", v.text);
+                }
+                i += 1;
+            }
+            "-q" | "--jq" | "-t" | "--template" | "--cache" | "-p" | "--preview" => i += 1,
+            _ if !t.starts_with('-') && endpoint.is_none() => endpoint = Some(t.to_owned()),
+            _ => {}
+        }
+        i += 1;
+    }
+    let Some(endpoint) = endpoint else {
+        return Vec::new();
+    };
+    let has_body = !fields.is_empty() || unseen.is_some();
+    let method = method.unwrap_or_else(|| if has_body { "POST".into() } else { "GET".into() });
+    let body = if let Some(why) = unseen {
+        Body::Unseen(why)
+    } else if endpoint == "graphql" {
+        let query = fields.remove("query").unwrap_or(Json::Null);
+        Body::Text(serde_json::json!({ "query": query, "variables": Json::Object(fields) }).to_string())
+    } else if fields.is_empty() {
+        Body::None
+    } else {
+        Body::Text(Json::Object(fields).to_string())
+    };
+    let path = endpoint.trim_start_matches('/');
+    vec![Request {
+        method,
+        url: format!("https://{host}/{path}"),
+        headers,
+        body,
+    }]
+}
+
+fn looks_like_url(t: &str) -> bool {
+    t.contains("://")
+        || (t.contains('.') && !t.contains(' ') && Url::parse(t).is_some_and(|u| u.host.contains('.')))
+        || t.starts_with("localhost")
+}
+
+fn wget(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> Vec<Request> {
+    let mut method: Option<String> = None;
+    let mut headers = Vec::new();
+    let mut body = Body::None;
+    let mut urls = Vec::new();
+    let mut output: Option<Arg> = None;
+    let mut i = 0;
+    const VALUE: [&str; 10] = ["-O", "-o", "-a", "-U", "-P", "-t", "-T", "-e", "--header", "--method"];
+    while i < args.len() {
+        let a = &args[i];
+        let t = a.text.as_str();
+        let (flag, value) = match t.split_once('=') {
+            Some((f, v)) if t.starts_with("--") => (
+                f,
+                Some(Arg {
+                    text: v.to_owned(),
+                    ..a.clone()
+                }),
+            ),
+            _ if VALUE.contains(&t) => {
+                i += 1;
+                (t, args.get(i).cloned())
+            }
+            // A cluster such as -qO- or -qO FILE: the O's value is glued on or follows.
+            _ if t.starts_with('-') && !t.starts_with("--") && t.contains('O') => match t.split_once('O') {
+                Some((_, glued)) if !glued.is_empty() => (
+                    "-O",
+                    Some(Arg {
+                        text: glued.to_owned(),
+                        ..a.clone()
+                    }),
+                ),
+                _ => {
+                    i += 1;
+                    ("-O", args.get(i).cloned())
+                }
+            },
+            _ => (t, None),
+        };
+        match (flag, value) {
+            ("--method", Some(v)) => method = Some(v.text.to_ascii_uppercase()),
+            ("--header", Some(v)) => {
+                if let Some((k, val)) = v.text.split_once(':') {
+                    headers.push((k.trim().to_owned(), val.trim().to_owned()));
+                }
+            }
+            ("--post-data" | "--body-data", Some(v)) => body = Body::Text(v.text.clone()),
+            ("--post-file" | "--body-file", Some(v)) => body = Body::Unseen(format!("the file {}", v.text)),
+            ("-O", Some(v)) => output = Some(v),
+            ("--delete-after", None) => {}
+            (_, None) if !t.starts_with('-') => urls.push(t.to_owned()),
+            _ => {}
+        }
+        i += 1;
+    }
+    let method = method.unwrap_or_else(|| {
+        if body == Body::None {
+            "GET".into()
+        } else {
+            "POST".into()
+        }
+    });
+    let spider = args.iter().any(|a| a.text == "--spider");
+    match output {
+        _ if spider => {}
+        Some(o) if o.text == "-" => {}
+        Some(o) => ctx.overwrite(&o.text, o.dynamic, summary),
+        None if !urls.is_empty() => ctx.op(Risk::Write, summary, "wget saves the download as a new file"),
+        None => {}
+    }
+    urls.into_iter()
+        .map(|url| Request {
+            method: method.clone(),
+            url,
+            headers: headers.clone(),
+            body: body.clone(),
+        })
+        .collect()
+}
+
+fn httpie(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> Vec<Request> {
+    const VALUE: [&str; 12] = [
+        "-a",
+        "--auth",
+        "-A",
+        "--auth-type",
+        "-o",
+        "--output",
+        "--session",
+        "--verify",
+        "--cert",
+        "--cert-key",
+        "--timeout",
+        "--proxy",
+    ];
+    let mut positionals: Vec<&Arg> = Vec::new();
+    let mut form = false;
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if VALUE.contains(&t) {
+            if matches!(t, "-o" | "--output") {
+                if let Some(o) = args.get(i + 1) {
+                    ctx.overwrite(&o.text, o.dynamic, summary);
+                }
+            }
+            i += 2;
+            continue;
+        }
+        if t == "-f" || t == "--form" {
+            form = true;
+        }
+        if !t.starts_with('-') || args[i].dynamic {
+            positionals.push(&args[i]);
+        }
+        i += 1;
+    }
+    let mut it = positionals.into_iter().peekable();
+    let explicit_method = it
+        .peek()
+        .filter(|a| a.text.len() >= 3 && a.text.chars().all(|c| c.is_ascii_uppercase()))
+        .map(|a| a.text.clone());
+    if explicit_method.is_some() {
+        it.next();
+    }
+    let Some(url_arg) = it.next() else {
+        return Vec::new();
+    };
+    let scheme = if name == "https" || name == "xhs" {
+        "https"
+    } else {
+        "http"
+    };
+    let url = if url_arg.text.contains("://") {
+        url_arg.text.clone()
+    } else if url_arg.text.starts_with(':') {
+        format!("{scheme}://localhost{}", url_arg.text)
+    } else {
+        format!("{scheme}://{}", url_arg.text)
+    };
+    let mut headers = Vec::new();
+    let mut fields = Map::new();
+    let mut unseen: Option<String> = None;
+    let mut query = Vec::new();
+    for item in it {
+        let t = item.text.as_str();
+        if item.dynamic {
+            unseen = Some("a value only known at run time".to_owned());
+        } else if let Some((k, v)) = t.split_once(":=@").or_else(|| t.split_once("=@")) {
+            let _ = k;
+            unseen = Some(format!("the file {v}"));
+        } else if let Some((k, v)) = t.split_once(":=") {
+            fields.insert(
+                k.to_owned(),
+                serde_json::from_str(v).unwrap_or(Json::String(v.to_owned())),
+            );
+        } else if let Some((k, v)) = t.split_once("==") {
+            query.push(format!("{k}={v}"));
+        } else if let Some((k, v)) = t.split_once('=') {
+            fields.insert(k.to_owned(), Json::String(v.to_owned()));
+        } else if let Some((k, v)) = t.split_once(':') {
+            headers.push((k.to_owned(), v.to_owned()));
+        } else if let Some((_, f)) = t.split_once('@') {
+            unseen = Some(format!("the file {f}"));
+        }
+    }
+    let has_body = !fields.is_empty() || unseen.is_some();
+    let method = explicit_method.unwrap_or_else(|| if has_body { "POST".into() } else { "GET".into() });
+    let body = match unseen {
+        Some(why) => Body::Unseen(why),
+        None if fields.is_empty() => Body::None,
+        None if form => Body::Text(
+            fields
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("&"),
+        ),
+        None => Body::Text(Json::Object(fields).to_string()),
+    };
+    let url = if query.is_empty() {
+        url
+    } else {
+        format!("{url}{}{}", if url.contains('?') { '&' } else { '?' }, query.join("&"))
+    };
+    vec![Request {
+        method,
+        url,
+        headers,
+        body,
+    }]
+}

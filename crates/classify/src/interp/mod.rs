@@ -1,0 +1,255 @@
+//! Interpreter one-liners and scripts (`python -c`, `node -e`, `perl -e`, `ruby -e`, `php -r`,
+//! `mongosh --eval`): calls of the standard file, process and database APIs, found by a lexer and
+//! judged by the `interpreters` rule pack.
+
+mod lexer;
+
+use lexer::{lex, Tok};
+
+use crate::ctx::Ctx;
+use crate::packs::{packs, Api, ApiEffect};
+use crate::{Risk, TargetKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lang {
+    Python,
+    JavaScript,
+    Perl,
+    Ruby,
+    Php,
+    Mongo,
+}
+
+impl Lang {
+    fn pack_name(self) -> &'static str {
+        match self {
+            Lang::Python => "python",
+            Lang::JavaScript => "javascript",
+            Lang::Perl => "perl",
+            Lang::Ruby => "ruby",
+            Lang::Php => "php",
+            Lang::Mongo => "mongo",
+        }
+    }
+}
+
+/// The literal value of a call's first argument, when it is one.
+enum FirstArg {
+    Literal(String),
+    /// A list of literals (`["rm", "-rf", "x"]`), joined with spaces.
+    List(String),
+    /// An empty object or no argument at all (`deleteMany({})`, `deleteMany()`).
+    Empty,
+    Dynamic,
+}
+
+fn api_matches(api: &Api, lang: Lang, name: &str) -> bool {
+    api.langs.iter().any(|l| l == lang.pack_name())
+        && api
+            .names
+            .iter()
+            .any(|n| name == n || name.strip_suffix(n.as_str()).is_some_and(|head| head.ends_with('.')))
+}
+
+/// Scans interpreter code for file, process and database calls.
+pub(crate) fn scan(code: &str, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
+    let packs = match packs() {
+        Ok(p) => p,
+        Err(e) => {
+            ctx.op(
+                Risk::Unknown,
+                summary,
+                format!("Airlock's rule packs failed to load: {e}"),
+            );
+            return;
+        }
+    };
+    let toks = lex(code, lang);
+    let mut matched = false;
+    for (i, tok) in toks.iter().enumerate() {
+        if !ctx.tick() {
+            return;
+        }
+        match tok {
+            Tok::Exec { text, dynamic } => {
+                matched = true;
+                shell_string(text, *dynamic, summary, ctx);
+            }
+            Tok::Name(name) => {
+                let Some(api) = packs.apis.iter().find(|a| api_matches(a, lang, name)) else {
+                    continue;
+                };
+                // A bare name that is not called (`os.remove` passed around, `import shutil`) is
+                // not a call; Perl and Ruby call without parentheses, so any argument counts.
+                let called = matches!(toks.get(i + 1), Some(Tok::Punct('(')))
+                    || (matches!(lang, Lang::Perl | Lang::Ruby)
+                        && matches!(toks.get(i + 1), Some(Tok::Str { .. } | Tok::Name(_))));
+                if !called {
+                    continue;
+                }
+                matched = true;
+                if matches!(api.effect, ApiEffect::Command) {
+                    command_document(&toks[i + 1..], packs, lang, name, summary, ctx);
+                    continue;
+                }
+                let arg = first_arg(&toks[i + 1..]);
+                apply(api, name, arg, lang, summary, ctx);
+            }
+            _ => {}
+        }
+    }
+    if !matched {
+        ctx.op(
+            Risk::Write,
+            summary,
+            "runs code with no known file, database or process call; it counts as a bounded write",
+        );
+    }
+}
+
+/// `runCommand({dropDatabase: 1})`: the document's first key is the operation.
+fn command_document(
+    after: &[Tok],
+    packs: &crate::packs::Packs,
+    lang: Lang,
+    name: &str,
+    summary: &str,
+    ctx: &mut Ctx<'_>,
+) {
+    let op = match after {
+        [Tok::Punct('('), Tok::Punct('{'), Tok::Name(op), ..] => Some(op.clone()),
+        [Tok::Punct('('), Tok::Punct('{'), Tok::Str { text, dynamic: false }, ..] => Some(text.clone()),
+        [Tok::Punct('('), Tok::Str { text, dynamic: false }, ..] => Some(text.clone()),
+        _ => None,
+    };
+    let Some(op) = op else {
+        ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("{name} runs a command built at run time"),
+        );
+        return;
+    };
+    match packs
+        .apis
+        .iter()
+        .find(|a| api_matches(a, lang, &op) && !matches!(a.effect, ApiEffect::Command))
+    {
+        Some(api) => {
+            let risk = if matches!(api.effect, ApiEffect::Risk) {
+                api.risk
+            } else {
+                Risk::Write
+            };
+            ctx.op(risk, summary, format!("{name}({op}): {}", api.reason));
+        }
+        None => ctx.op(
+            Risk::Write,
+            summary,
+            format!("{name}({op}) is not a command Airlock knows; it counts as a bounded write"),
+        ),
+    }
+}
+
+fn apply(api: &Api, name: &str, arg: FirstArg, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
+    match api.effect {
+        ApiEffect::Risk => {
+            ctx.op(api.risk, summary, format!("{name}: {}", api.reason));
+            if let (Some(kind), FirstArg::Literal(v) | FirstArg::List(v)) = (api.target, &arg) {
+                if kind == TargetKind::Path {
+                    ctx.path_target(v, api.risk, summary);
+                } else {
+                    ctx.target(kind, v.clone());
+                }
+            }
+        }
+        ApiEffect::Filter => match arg {
+            FirstArg::Empty => ctx.op(
+                Risk::Destructive,
+                summary,
+                format!("{name} with an empty filter matches every document"),
+            ),
+            _ => ctx.op(api.risk, summary, format!("{name}: {}", api.reason)),
+        },
+        ApiEffect::Shell => match arg {
+            FirstArg::Literal(s) | FirstArg::List(s) => shell_string(&s, false, summary, ctx),
+            _ => ctx.op(
+                Risk::Unknown,
+                summary,
+                format!("{name} runs a command built at run time, which cannot be checked"),
+            ),
+        },
+        ApiEffect::Sql => match arg {
+            FirstArg::Literal(s) => {
+                if ctx.enter("sql") {
+                    crate::sql::classify_into(&s, ctx);
+                    ctx.leave();
+                }
+            }
+            _ => ctx.op(
+                Risk::Unknown,
+                summary,
+                format!("{name} runs SQL built at run time, which cannot be checked"),
+            ),
+        },
+        ApiEffect::Command => {}
+        ApiEffect::Code => match arg {
+            FirstArg::Literal(s) => {
+                if ctx.enter("eval") {
+                    scan(&s, lang, summary, ctx);
+                    ctx.leave();
+                }
+            }
+            _ => ctx.op(
+                Risk::Unknown,
+                summary,
+                format!("{name} runs code built at run time, which cannot be checked"),
+            ),
+        },
+    }
+}
+
+fn shell_string(text: &str, dynamic: bool, summary: &str, ctx: &mut Ctx<'_>) {
+    if dynamic {
+        ctx.op(
+            Risk::Unknown,
+            summary,
+            "runs a shell command built at run time, which cannot be checked",
+        );
+    } else {
+        crate::shell::classify_nested(text, "interpreter shell call", ctx);
+    }
+}
+
+/// Reads the first argument after a call's name: `(` LITERAL `,`|`)`, `([...])`, `({})`, `()`, or a
+/// bare literal (Perl, Ruby).
+fn first_arg(toks: &[Tok]) -> FirstArg {
+    let mut rest = toks;
+    let parenthesised = rest.first() == Some(&Tok::Punct('('));
+    if parenthesised {
+        rest = &rest[1..];
+    }
+    let ends_arg = |t: Option<&Tok>| match t {
+        None => !parenthesised,
+        Some(Tok::Punct(c)) => *c == ',' || *c == ')' || *c == ';',
+        _ => false,
+    };
+    match rest.first() {
+        Some(Tok::Punct(')')) if parenthesised => FirstArg::Empty,
+        Some(Tok::Punct('{')) if rest.get(1) == Some(&Tok::Punct('}')) => FirstArg::Empty,
+        Some(Tok::Str { text, dynamic: false }) if ends_arg(rest.get(1)) => FirstArg::Literal(text.clone()),
+        Some(Tok::Punct('[')) => {
+            let mut parts = Vec::new();
+            for t in &rest[1..] {
+                match t {
+                    Tok::Str { text, dynamic: false } => parts.push(text.clone()),
+                    Tok::Punct(',') => {}
+                    Tok::Punct(']') => return FirstArg::List(parts.join(" ")),
+                    _ => return FirstArg::Dynamic,
+                }
+            }
+            FirstArg::Dynamic
+        }
+        _ => FirstArg::Dynamic,
+    }
+}

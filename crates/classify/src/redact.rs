@@ -1,0 +1,193 @@
+//! Keeps secrets out of everything Airlock shows or logs: summaries, reasons, explanations.
+//! A secret is replaced by its first four characters and an ellipsis, enough to recognise which
+//! credential it was, never enough to use it.
+
+const SECRET_KEYS: [&str; 12] = [
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "access_key",
+    "credential",
+    "private_key",
+    "auth",
+];
+
+const SECRET_FLAGS: [&str; 10] = [
+    "--password",
+    "--pass",
+    "--token",
+    "--api-key",
+    "--apikey",
+    "--secret",
+    "--auth-token",
+    "--access-token",
+    "--client-secret",
+    "--oauth2-bearer",
+];
+
+/// Prefixes of well-known credential formats.
+const TOKEN_PREFIXES: [&str; 16] = [
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "xoxb-",
+    "xoxp-",
+    "xapp-",
+    "alk_",
+    "alko_",
+    "npm_",
+];
+
+fn mask(secret: &str) -> String {
+    let shown: String = secret.chars().take(4).collect();
+    if secret.chars().count() <= 4 {
+        "…".to_owned()
+    } else {
+        format!("{shown}…")
+    }
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let k = key.trim_start_matches('-').to_ascii_lowercase();
+    SECRET_KEYS.iter().any(|s| k.contains(s))
+}
+
+fn looks_like_token(word: &str) -> bool {
+    let w = word.trim_matches(['\'', '"']);
+    TOKEN_PREFIXES.iter().any(|p| w.starts_with(p) && w.len() > p.len() + 8)
+        || (w.starts_with("AKIA") && w.len() == 20 && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+        || (w.starts_with("eyJ") && w.matches('.').count() == 2 && w.len() > 30)
+}
+
+/// Masks the password in `scheme://user:password@host`.
+fn redact_userinfo(word: &str) -> String {
+    let Some(start) = word.find("://") else {
+        return word.to_owned();
+    };
+    let rest = &word[start + 3..];
+    let authority_end = rest.find(['/', '?', '#', ' ']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rsplit_once('@') {
+        Some((userinfo, _)) => match userinfo.split_once(':') {
+            Some((user, password)) if !password.is_empty() => {
+                let masked = format!("{user}:{}", mask(password));
+                format!("{}{}{}", &word[..start + 3], masked, &rest[userinfo.len()..])
+            }
+            _ => word.to_owned(),
+        },
+        None => word.to_owned(),
+    }
+}
+
+/// Masks `key=value` pairs whose key names a secret, inside a word (query strings, env assignments,
+/// connection strings).
+fn redact_pairs(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(eq) = rest.find('=') {
+        let key_start = rest[..eq]
+            .rfind(['&', '?', ';', ' ', '"', '\'', '{', ','])
+            .map_or(0, |i| i + 1);
+        let key = &rest[key_start..eq];
+        let value_end = rest[eq + 1..]
+            .find(['&', ';', ' ', '"', '\'', ',', '}'])
+            .map_or(rest.len(), |i| eq + 1 + i);
+        let value = &rest[eq + 1..value_end];
+        out.push_str(&rest[..=eq]);
+        if is_secret_key(key) && !value.is_empty() {
+            out.push_str(&mask(value));
+        } else {
+            out.push_str(value);
+        }
+        rest = &rest[value_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Returns `text` with every recognisable secret masked.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut hide_next = false;
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String, hide_next: &mut bool| {
+        if word.is_empty() {
+            return;
+        }
+        let w = std::mem::take(word);
+        let lower = w.trim_matches(['\'', '"']).to_ascii_lowercase();
+        let replaced = if *hide_next {
+            *hide_next = false;
+            mask(w.trim_matches(['\'', '"']))
+        } else if looks_like_token(&w) {
+            mask(w.trim_matches(['\'', '"']))
+        } else {
+            redact_pairs(&redact_userinfo(&w))
+        };
+        // The next word is a secret after `--password`, `Bearer`, `Basic`, `Authorization:`.
+        if SECRET_FLAGS.contains(&lower.as_str()) || lower == "bearer" || lower == "basic" || lower == "token" {
+            *hide_next = true;
+        }
+        out.push_str(&replaced);
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            flush(&mut word, &mut out, &mut hide_next);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out, &mut hide_next);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_urls_headers_flags_pairs_and_known_tokens() {
+        let cases = [
+            ("psql postgres://admin:hunter2secret@db/prod", "hunter2secret"),
+            ("curl -H 'Authorization: Bearer abcdefghijklmnop' x", "abcdefghijklmnop"),
+            ("mytool --password s3cr3tvalue", "s3cr3tvalue"),
+            ("PGPASSWORD=topsecret123 psql", "topsecret123"),
+            ("curl https://x/api?token=abcdef123456&x=1", "abcdef123456"),
+            (
+                "echo ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ),
+            ("aws configure set aws_secret_access_key=wJalrXUtnFEMI", "wJalrXUtnFEMI"),
+            ("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+        ];
+        for (text, secret) in cases {
+            let r = redact(text);
+            assert!(!r.contains(secret), "{text} -> {r}");
+        }
+    }
+
+    #[test]
+    fn leaves_ordinary_commands_alone() {
+        for text in [
+            "rm -rf build",
+            "git push origin main",
+            "SELECT * FROM users WHERE id = 1",
+            "curl https://api.example.com/v1/items?page=2",
+        ] {
+            assert_eq!(redact(text), text);
+        }
+    }
+}

@@ -1,0 +1,724 @@
+//! One simple command, after the walker has expanded its words: unwrap wrappers, follow nested
+//! shells and interpreters, hand database and HTTP clients to their classifiers, and apply the rule
+//! packs to everything else.
+
+use super::interp_cmd;
+use super::stream::{base64_decode, hex_decode};
+use super::Stream;
+use crate::arg::Arg;
+use crate::ctx::Ctx;
+use crate::packs::{packs, Wrapper};
+use crate::selfprotect::names_airlock;
+use crate::{clients, http, Risk, TargetKind};
+
+/// Shells that take `-c STRING`, a script file, or commands on stdin.
+const SHELLS: [&str; 9] = ["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox"];
+
+/// Programs that stop processes or services: pointed at Airlock they switch it off.
+const PROCESS_CONTROL: [&str; 9] = [
+    "kill",
+    "pkill",
+    "killall",
+    "systemctl",
+    "service",
+    "launchctl",
+    "supervisorctl",
+    "pm2",
+    "sv",
+];
+const STOPPING_VERBS: [&str; 12] = [
+    "stop", "kill", "disable", "mask", "restart", "unload", "bootout", "remove", "rm", "delete", "down", "reload",
+];
+
+/// Environment variables that say where a client connects.
+const ENV_TARGETS: [(&str, TargetKind); 10] = [
+    ("PGHOST", TargetKind::Host),
+    ("PGDATABASE", TargetKind::Database),
+    ("PGPORT", TargetKind::Port),
+    ("MYSQL_HOST", TargetKind::Host),
+    ("AWS_PROFILE", TargetKind::Profile),
+    ("AWS_REGION", TargetKind::Region),
+    ("AWS_DEFAULT_REGION", TargetKind::Region),
+    ("CLOUDSDK_CORE_PROJECT", TargetKind::Project),
+    ("RAILWAY_ENVIRONMENT", TargetKind::Environment),
+    ("KUBECONTEXT", TargetKind::Context),
+];
+
+pub(crate) fn basename(program: &str) -> &str {
+    program.rsplit('/').next().unwrap_or(program)
+}
+
+/// Runs one command; returns what it writes to stdout.
+pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
+    let summary = Arg::join(words);
+    let program = &words[0];
+    let args = &words[1..];
+    if program.dynamic {
+        ctx.op(
+            Risk::Unknown,
+            &summary,
+            format!("the program to run ({}) is only known at run time", program.text),
+        );
+        return Stream::Opaque;
+    }
+    for (name, value) in assignments {
+        record_env_target(name, &value.text, ctx);
+    }
+    for a in args {
+        if a.text.contains("://") {
+            http::url_targets(&a.text, ctx);
+        }
+    }
+    let name = basename(&program.text);
+    if process_control(name, args, &summary, ctx) {
+        return Stream::Opaque;
+    }
+    match name {
+        "cd" | "pushd" => {
+            change_dir(args, ctx);
+            ctx.op(Risk::Read, &summary, "changes directory");
+            return Stream::Terminal;
+        }
+        "eval" => {
+            eval(args, &summary, ctx);
+            return Stream::Opaque;
+        }
+        "source" | "." => {
+            match args.first() {
+                Some(a) => run_script(a, None, &summary, ctx),
+                None => ctx.op(Risk::Read, &summary, "sources nothing"),
+            }
+            return Stream::Opaque;
+        }
+        _ => {}
+    }
+    if let Some(out) = unwrap(name, args, &stdin, &summary, ctx) {
+        return out;
+    }
+    if SHELLS.contains(&name) {
+        shell(name, args, stdin, &summary, ctx);
+        return Stream::Opaque;
+    }
+    if let Some(lang) = interp_cmd::language(name) {
+        interp_cmd::run(lang, args, stdin, &summary, ctx);
+        return Stream::Opaque;
+    }
+    if clients::run(name, args, &stdin, &summary, ctx) {
+        return Stream::Opaque;
+    }
+    if http::run_client(name, args, &summary, ctx) {
+        return http::client_stdout(name, args);
+    }
+    match name {
+        "find" => {
+            find(args, &summary, ctx);
+            return Stream::Opaque;
+        }
+        "make" | "gmake" | "just" | "task" => {
+            let target = args.iter().find(|a| !a.text.starts_with('-') && !a.text.contains('='));
+            let what = target.map_or("its default target".to_owned(), |t| format!("target {}", t.text));
+            ctx.target(TargetKind::Script, format!("{name} {what}"));
+            ctx.op(
+                Risk::Write,
+                &summary,
+                format!("runs the {name} {what}; its recipe decides what really happens"),
+            );
+            return Stream::Opaque;
+        }
+        _ => {}
+    }
+    let out = stdout_of(name, args, &stdin);
+    if pack_tool(name, args, &summary, ctx) {
+        return out;
+    }
+    if program.text.contains('/') {
+        run_script(program, None, &summary, ctx);
+        return Stream::Opaque;
+    }
+    unknown_program(name, args, &summary, ctx);
+    Stream::Opaque
+}
+
+fn record_env_target(name: &str, value: &str, ctx: &mut Ctx<'_>) {
+    if let Some((_, k)) = ENV_TARGETS.iter().find(|(n, _)| *n == name) {
+        ctx.target(*k, value);
+    } else if value.contains("://") {
+        http::url_targets(value, ctx);
+    }
+}
+
+fn change_dir(args: &[Arg], ctx: &mut Ctx<'_>) {
+    let dir = args.iter().find(|a| !a.text.starts_with('-') || a.text == "-");
+    match dir {
+        None => ctx.cwd = ctx.home.clone(),
+        Some(d) if d.dynamic || d.text == "-" => ctx.cwd = None,
+        Some(d) => {
+            let resolved = ctx.resolve_path(&d.text);
+            ctx.cwd = Some(resolved.into());
+        }
+    }
+}
+
+fn eval(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
+    let code = args.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" ");
+    let dynamic = args.iter().any(|a| a.dynamic);
+    nested_line(&code, dynamic, "eval", summary, ctx);
+}
+
+/// A command line run by another (`eval`, `bash -c`, `ssh host CMD`). When part of it is only known
+/// at run time, what is known still counts: `bash -c "rm -rf $DIR"` deletes, whatever DIR is.
+fn nested_line(line: &str, dynamic: bool, name: &str, summary: &str, ctx: &mut Ctx<'_>) {
+    if dynamic {
+        ctx.partially_known(summary, &format!("the command that {name} runs"), |ctx| {
+            super::classify_nested(line, name, ctx);
+        });
+    } else {
+        super::classify_nested(line, name, ctx);
+    }
+}
+
+fn process_control(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
+    if !PROCESS_CONTROL.contains(&name) || !args.iter().any(|a| names_airlock(&a.text)) {
+        return false;
+    }
+    let always_stops = matches!(name, "kill" | "pkill" | "killall");
+    let stops = always_stops || args.iter().any(|a| STOPPING_VERBS.contains(&a.text.as_str()));
+    if !stops {
+        return false;
+    }
+    for a in args.iter().filter(|a| !a.text.starts_with('-')) {
+        ctx.target(TargetKind::Process, a.text.clone());
+    }
+    ctx.op(
+        Risk::Destructive,
+        summary,
+        "stops Airlock itself; with Airlock down nothing would be checked",
+    );
+    true
+}
+
+/// Follows a wrapper (`sudo`, `timeout 5`, `ssh HOST`, `docker exec C`…) to the command it runs.
+/// Returns None when `name` is not a wrapper.
+fn unwrap(name: &str, args: &[Arg], stdin: &Stream, summary: &str, ctx: &mut Ctx<'_>) -> Option<Stream> {
+    let packs = packs().ok()?;
+    let w = packs
+        .wrappers(name)
+        .iter()
+        .find(|w| w.sub.len() <= args.len() && w.sub.iter().zip(args).all(|(s, a)| *s == a.text))?;
+    let rest = &args[w.sub.len()..];
+    if !ctx.enter(name) {
+        return Some(Stream::Opaque);
+    }
+    let out = apply_wrapper(name, w, rest, stdin, summary, ctx);
+    ctx.leave();
+    Some(out)
+}
+
+fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary: &str, ctx: &mut Ctx<'_>) -> Stream {
+    let mut i = 0;
+    // A flag whose value is a command line (`su -c CMD`) decides everything, wherever it stands.
+    for (j, a) in args.iter().enumerate() {
+        let value = w
+            .shell_flags
+            .iter()
+            .find_map(|f| if a.text == *f { args.get(j + 1) } else { None });
+        if let Some(v) = value {
+            nested_text(v, name, summary, ctx);
+            return Stream::Opaque;
+        }
+    }
+    // Options may come before and between the skipped positionals (`kubectl exec -it POD -n ns --
+    // cmd`); the wrapped command starts at the first positional after them, or after `--`.
+    let mut skipped: Vec<&Arg> = Vec::new();
+    let mut placeholder: Option<String> = None;
+    while i < args.len() {
+        let a = &args[i];
+        let t = a.text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if w.assignments && is_assignment(t) {
+            let (k, v) = t.split_once('=').unwrap_or((t, ""));
+            record_env_target(k, v, ctx);
+            i += 1;
+            continue;
+        }
+        if !t.starts_with('-') || t == "-" || a.dynamic {
+            if skipped.len() < w.skip {
+                skipped.push(a);
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        // xargs -I{} / -i: the placeholder stands for input read at run time.
+        if w.stdin_args {
+            if let Some(p) = t.strip_prefix("-I").filter(|p| !p.is_empty()) {
+                placeholder = Some(p.to_owned());
+            } else if t == "-I" {
+                placeholder = args.get(i + 1).map(|v| v.text.clone());
+            } else if t == "-i" || t.starts_with("--replace") {
+                placeholder = Some(t.split_once('=').map_or("{}", |(_, v)| v).to_owned());
+            }
+        }
+        if w.read_flags.iter().any(|f| f == t) {
+            ctx.op(Risk::Read, summary, format!("{name} {t} only looks something up"));
+            return Stream::Opaque;
+        }
+        let takes_value = w.value_flags.iter().any(|f| f == t);
+        if takes_value {
+            if let (Some(k), Some(v)) = (w.target_flags.get(t), args.get(i + 1)) {
+                ctx.target(*k, v.text.clone());
+            }
+            i += 2;
+        } else {
+            if let Some((flag, v)) = t.split_once('=') {
+                if let Some(k) = w.target_flags.get(flag) {
+                    ctx.target(*k, v);
+                }
+            }
+            i += 1;
+        }
+    }
+    let mut rest = args.get(i..).unwrap_or_default();
+    // Positionals still owed to the wrapper come first when no option preceded them.
+    while skipped.len() < w.skip && !rest.is_empty() {
+        skipped.push(&rest[0]);
+        rest = &rest[1..];
+    }
+    for s in skipped {
+        if let Some(k) = w.skip_kind {
+            let value = if k == TargetKind::Host {
+                s.text.rsplit('@').next().unwrap_or_default().to_owned()
+            } else {
+                s.text.clone()
+            };
+            ctx.target(k, value);
+        }
+    }
+    if rest.first().is_some_and(|a| a.text == "--") {
+        rest = &rest[1..];
+    }
+    let marked: Vec<Arg>;
+    if let Some(p) = placeholder.filter(|p| !p.is_empty()) {
+        marked = rest
+            .iter()
+            .map(|a| {
+                if a.text.contains(&p) {
+                    Arg {
+                        dynamic: true,
+                        ..a.clone()
+                    }
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        rest = &marked;
+    }
+    if rest.is_empty() {
+        if w.shell_mode {
+            // `ssh host < script.sh`: the remote shell runs whatever arrives on stdin.
+            shell_stdin(stdin.clone(), name, summary, ctx);
+        } else {
+            ctx.op(Risk::Read, summary, format!("{name} runs no command here"));
+        }
+        return Stream::Opaque;
+    }
+    if w.shell_mode {
+        let line = rest.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" ");
+        nested_line(&line, rest.iter().any(|a| a.dynamic), name, summary, ctx);
+        return Stream::Opaque;
+    }
+    if w.stdin_args {
+        ctx.op(
+            Risk::Read,
+            summary,
+            format!("{name} passes arguments read from its input to the command"),
+        );
+    }
+    run(
+        rest,
+        &[],
+        if w.stdin_args { Stream::Terminal } else { stdin.clone() },
+        ctx,
+    )
+}
+
+fn is_assignment(t: &str) -> bool {
+    match t.split_once('=') {
+        Some((k, _)) => {
+            !k.is_empty()
+                && !k.starts_with(|c: char| c.is_ascii_digit())
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        None => false,
+    }
+}
+
+/// A shell command line given as one argument (`bash -c STR`, `su -c STR`).
+fn nested_text(v: &Arg, name: &str, summary: &str, ctx: &mut Ctx<'_>) {
+    nested_line(&v.text, v.dynamic, name, summary, ctx);
+}
+
+fn shell(name: &str, args: &[Arg], stdin: Stream, summary: &str, ctx: &mut Ctx<'_>) {
+    let mut args = args;
+    if name == "busybox" {
+        match args.first() {
+            Some(a) if SHELLS.contains(&a.text.as_str()) => args = &args[1..],
+            Some(_) => {
+                run(args, &[], stdin, ctx);
+                return;
+            }
+            None => {
+                ctx.op(Risk::Read, summary, "busybox lists its applets");
+                return;
+            }
+        }
+    }
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if t.starts_with("--") {
+            // bash long options (--norc, --login…) take no value, except these.
+            if matches!(t, "--rcfile" | "--init-file") {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(cluster) = t.strip_prefix('-').or_else(|| t.strip_prefix('+')) {
+            if cluster.contains('s') && t.starts_with('-') && !cluster.contains('c') {
+                // `sh -s -- ARGS`: commands come from stdin; ARGS are positional parameters.
+                shell_stdin(stdin, name, summary, ctx);
+                return;
+            }
+            if cluster.contains('c') && t.starts_with('-') {
+                match args.get(i + 1) {
+                    Some(v) => nested_text(v, name, summary, ctx),
+                    None => ctx.op(Risk::Unknown, summary, format!("{name} -c without a command")),
+                }
+                return;
+            }
+            if cluster.contains('o') || cluster.contains('O') {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    match args.get(i) {
+        Some(script) => run_script(script, Some(ScriptLanguage::Shell), summary, ctx),
+        None => shell_stdin(stdin, name, summary, ctx),
+    }
+}
+
+use crate::script::ScriptLanguage;
+
+/// A shell that reads its commands from stdin.
+fn shell_stdin(stdin: Stream, name: &str, summary: &str, ctx: &mut Ctx<'_>) {
+    match stdin {
+        Stream::Literal(text) => {
+            if ctx.enter(name) {
+                super::classify_with_stdin(&text, Stream::Terminal, ctx);
+                ctx.leave();
+            }
+        }
+        Stream::File(path) => run_script(&Arg::literal(path), Some(ScriptLanguage::Shell), summary, ctx),
+        Stream::Download(url) => ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("pipes a download ({url}) into {name}: what runs is only known once it is fetched"),
+        ),
+        Stream::Opaque => ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("{name} runs commands produced at run time, which cannot be checked beforehand"),
+        ),
+        Stream::Terminal => ctx.op(Risk::Write, summary, format!("starts an interactive {name}")),
+    }
+}
+
+/// Runs a script file: judged by its content when the caller can read it, else reported by name.
+pub(super) fn run_script(script: &Arg, lang: Option<ScriptLanguage>, summary: &str, ctx: &mut Ctx<'_>) {
+    if script.dynamic {
+        ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("runs a script whose path ({}) is only known at run time", script.text),
+        );
+        return;
+    }
+    if script.text.starts_with("/dev/fd/") || script.text == "/dev/stdin" {
+        ctx.op(
+            Risk::Unknown,
+            summary,
+            "runs a script produced at run time (a process substitution or stdin), which cannot be checked beforehand",
+        );
+        return;
+    }
+    let path = ctx.resolve_path(&script.text);
+    ctx.target(TargetKind::Script, path.clone());
+    let content = ctx.world.read_script(std::path::Path::new(&path));
+    match content {
+        Some(text) if ctx.enter("script") => {
+            let lang = lang.unwrap_or_else(|| ScriptLanguage::detect(&path, &text));
+            let before = ctx.found.risk();
+            crate::script::classify_into(&text, lang, ctx);
+            ctx.leave();
+            if ctx.found.risk() == before {
+                ctx.op(Risk::Read, summary, format!("runs the script {path}"));
+            }
+        }
+        Some(_) => {}
+        None => ctx.op(
+            Risk::Write,
+            summary,
+            format!("runs the script {path}; its content was not checked, so it counts as a bounded write"),
+        ),
+    }
+}
+
+fn find(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
+    let mut roots: Vec<&Arg> = Vec::new();
+    let mut i = 0;
+    // Leading options (-H, -L, -P, -O3, -D debug) come before the starting points.
+    while i < args.len() && matches!(args[i].text.as_str(), "-H" | "-L" | "-P") {
+        i += 1;
+    }
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if t.starts_with('-') || t == "(" || t == "!" {
+            break;
+        }
+        roots.push(&args[i]);
+        i += 1;
+    }
+    let root_paths: Vec<String> = if roots.is_empty() {
+        vec![ctx.resolve_path(".")]
+    } else {
+        roots.iter().map(|r| ctx.resolve_path(&r.text)).collect()
+    };
+    let mut acted = false;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        match t {
+            "-delete" => {
+                for r in &root_paths {
+                    ctx.path_target(r, Risk::Destructive, summary);
+                }
+                ctx.op(Risk::Destructive, summary, "find -delete deletes every file it matches");
+                acted = true;
+            }
+            "-exec" | "-execdir" | "-ok" | "-okdir" => {
+                let end = args[i + 1..]
+                    .iter()
+                    .position(|a| a.text == ";" || a.text == "+")
+                    .map_or(args.len(), |p| i + 1 + p);
+                let inner: Vec<Arg> = args[i + 1..end]
+                    .iter()
+                    .map(|a| {
+                        if a.text == "{}" {
+                            Arg {
+                                text: "{}".into(),
+                                dynamic: true,
+                                glob: false,
+                            }
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect();
+                if !inner.is_empty() && ctx.enter("find -exec") {
+                    let before = ctx.found.targets().len();
+                    run(&inner, &[], Stream::Terminal, ctx);
+                    ctx.leave();
+                    // What the inner command touches is what find matched under its roots.
+                    if ctx.found.risk().is_some_and(|r| r != Risk::Read) && ctx.found.targets().len() >= before {
+                        for r in &root_paths {
+                            ctx.target(TargetKind::Path, r.clone());
+                        }
+                    }
+                }
+                acted = true;
+                i = end;
+            }
+            "-fprint" | "-fprintf" | "-fls" | "-fprint0" => {
+                if let Some(f) = args.get(i + 1) {
+                    ctx.overwrite(&f.text, f.dynamic, summary);
+                }
+                acted = true;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if !acted {
+        ctx.op(Risk::Read, summary, "find only lists files");
+    }
+}
+
+/// What a pure data command writes to stdout, for following pipes into shells and clients.
+fn stdout_of(name: &str, args: &[Arg], stdin: &Stream) -> Stream {
+    let literal = |args: &[&Arg]| -> Option<String> {
+        if args.iter().any(|a| a.dynamic) {
+            None
+        } else {
+            Some(args.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" "))
+        }
+    };
+    match name {
+        "echo" => {
+            let escapes = args
+                .iter()
+                .take_while(|a| a.text.starts_with('-'))
+                .any(|a| a.text.contains('e'));
+            let words: Vec<&Arg> = args
+                .iter()
+                .skip_while(|a| matches!(a.text.as_str(), "-n" | "-e" | "-E" | "-ne" | "-en"))
+                .collect();
+            match literal(&words) {
+                Some(t) if escapes => Stream::Literal(super::words::ansi_c_unescape(&t)),
+                Some(t) => Stream::Literal(format!("{t}\n")),
+                None => Stream::Opaque,
+            }
+        }
+        "printf" => {
+            let words: Vec<&Arg> = args.iter().filter(|a| a.text != "--").collect();
+            match words.split_first() {
+                Some((fmt, rest)) if !fmt.dynamic => {
+                    let fmt = super::words::ansi_c_unescape(&fmt.text);
+                    match literal(rest) {
+                        Some(r) if r.is_empty() => Stream::Literal(fmt),
+                        Some(r) => Stream::Literal(fmt.replacen("%s", &r, 1)),
+                        None => Stream::Opaque,
+                    }
+                }
+                _ => Stream::Opaque,
+            }
+        }
+        "cat" => {
+            let files: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
+            match files.as_slice() {
+                [] => stdin.clone(),
+                [f] if !f.dynamic => Stream::File(f.text.clone()),
+                _ => Stream::Opaque,
+            }
+        }
+        "base64" | "xxd" | "basenc" => {
+            let decoding = args.iter().any(|a| {
+                matches!(a.text.as_str(), "-d" | "--decode" | "-D" | "-r" | "-rp" | "-pr")
+                    || (a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains(['d', 'r']))
+            });
+            if !decoding {
+                return Stream::Opaque;
+            }
+            let files: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
+            if !files.is_empty() {
+                return Stream::Opaque;
+            }
+            match stdin {
+                Stream::Literal(text) => {
+                    let bytes = if name == "xxd" {
+                        hex_decode(text)
+                    } else {
+                        base64_decode(text)
+                    };
+                    match bytes.and_then(|b| String::from_utf8(b).ok()) {
+                        Some(decoded) => Stream::Literal(decoded),
+                        None => Stream::Opaque,
+                    }
+                }
+                Stream::Download(url) => Stream::Download(url.clone()),
+                _ => Stream::Opaque,
+            }
+        }
+        _ => Stream::Opaque,
+    }
+}
+
+/// Applies a rule pack. Returns false when no pack knows the program.
+fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
+    let packs = match packs() {
+        Ok(p) => p,
+        Err(e) => {
+            ctx.op(
+                Risk::Unknown,
+                summary,
+                format!("Airlock's rule packs failed to load: {e}"),
+            );
+            return true;
+        }
+    };
+    let Some(tool) = packs.tool(name) else {
+        return false;
+    };
+    let verdict = tool.evaluate(name, args);
+    let risk = verdict.risk.unwrap_or(Risk::Write);
+    for reason in &verdict.reasons {
+        ctx.op(risk, summary, reason.clone());
+    }
+    if verdict.dynamic_subcommand && risk != Risk::Destructive {
+        ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("the {name} subcommand is only known at run time"),
+        );
+    }
+    for (kind, value) in verdict.targets {
+        if kind == TargetKind::Path {
+            ctx.path_target(&value, risk, summary);
+        } else {
+            ctx.target(kind, value);
+        }
+    }
+    for path in verdict.overwrites {
+        let dynamic = args.iter().any(|a| a.text == path && (a.dynamic || a.glob));
+        ctx.overwrite(&path, dynamic, summary);
+    }
+    true
+}
+
+fn unknown_program(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
+    let verbs: &[String] = packs().map(|p| p.destructive_verbs.as_slice()).unwrap_or_default();
+    let is_verb = |w: &str| verbs.iter().any(|v| v.eq_ignore_ascii_case(w));
+    let positional_verb = args
+        .iter()
+        .filter(|a| !a.text.starts_with('-'))
+        .take(2)
+        .find(|a| is_verb(&a.text));
+    let flag_verb = args
+        .iter()
+        .find(|a| a.text.starts_with("--") && a.text[2..].split(['-', '=']).next().is_some_and(|first| is_verb(first)));
+    match positional_verb.or(flag_verb) {
+        Some(v) => ctx.op(
+            Risk::Destructive,
+            summary,
+            format!(
+                "{name} is not a program Airlock knows, and its argument {} asks it to delete or reset",
+                v.text
+            ),
+        ),
+        None => ctx.op(
+            Risk::Write,
+            summary,
+            format!("{name} is not a program Airlock knows; it counts as a bounded write"),
+        ),
+    }
+    for a in args
+        .iter()
+        .filter(|a| !a.text.starts_with('-') && looks_like_path(&a.text))
+    {
+        ctx.path_target(&a.text, Risk::Write, summary);
+    }
+}
+
+fn looks_like_path(t: &str) -> bool {
+    (t.starts_with('/') || t.starts_with("./") || t.starts_with("../") || t.starts_with("~/")) && !t.contains("://")
+}

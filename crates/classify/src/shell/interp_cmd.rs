@@ -1,0 +1,181 @@
+//! Interpreter command lines: `python -c CODE`, `node -e CODE`, `perl -pi -e CODE FILE`,
+//! `python manage.py flush`, `python script.py`, `curl … | python`.
+
+use super::command::run_script;
+use super::Stream;
+use crate::arg::Arg;
+use crate::ctx::Ctx;
+use crate::interp::{scan, Lang};
+use crate::script::ScriptLanguage;
+use crate::Risk;
+
+pub(super) fn language(name: &str) -> Option<Lang> {
+    let is_versioned = |base: &str| {
+        name.strip_prefix(base)
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    };
+    if is_versioned("python") || is_versioned("pypy") {
+        return Some(Lang::Python);
+    }
+    match name {
+        "node" | "nodejs" | "deno" | "bun" | "tsx" | "ts-node" => Some(Lang::JavaScript),
+        "perl" => Some(Lang::Perl),
+        "ruby" | "jruby" => Some(Lang::Ruby),
+        "php" => Some(Lang::Php),
+        _ => None,
+    }
+}
+
+/// Flags whose value is code to run, per language.
+fn code_flag(lang: Lang, flag: &str) -> bool {
+    match lang {
+        Lang::Python => flag == "-c",
+        Lang::JavaScript => matches!(flag, "-e" | "--eval" | "-p" | "--print"),
+        Lang::Perl => {
+            // Perl clusters its switches: `-pie`, `-ne`, `-lane` all end in the code switch.
+            // `-Mtime` and `-I/lib/e` carry a value, not a code switch.
+            flag.starts_with('-')
+                && !flag.starts_with("--")
+                && !flag.starts_with("-M")
+                && !flag.starts_with("-m")
+                && !flag.starts_with("-I")
+                && flag[1..].chars().all(|c| c.is_ascii_alphabetic() || c == '0')
+                && (flag.ends_with('e') || flag.ends_with('E'))
+        }
+        Lang::Ruby => {
+            flag == "-e"
+                || (flag.len() <= 4
+                    && flag.starts_with('-')
+                    && !flag.starts_with("--")
+                    && !flag.starts_with("-r")
+                    && !flag.starts_with("-I")
+                    && flag.ends_with('e'))
+        }
+        Lang::Php => flag == "-r",
+        Lang::Mongo => flag == "--eval",
+    }
+}
+
+fn value_flag(lang: Lang, flag: &str) -> bool {
+    match lang {
+        Lang::Python => matches!(flag, "-W" | "-X" | "-Q"),
+        Lang::JavaScript => matches!(flag, "-r" | "--require" | "--import" | "--loader" | "--env-file"),
+        Lang::Perl => matches!(flag, "-I" | "-M" | "-m"),
+        Lang::Ruby => matches!(flag, "-I" | "-r" | "-C"),
+        Lang::Php => matches!(flag, "-c" | "-d" | "-z"),
+        Lang::Mongo => false,
+    }
+}
+
+pub(super) fn run(lang: Lang, args: &[Arg], stdin: Stream, summary: &str, ctx: &mut Ctx<'_>) {
+    let mut i = 0;
+    let mut ran_code = false;
+    let in_place = lang == Lang::Perl
+        && args.iter().any(|a| {
+            a.text.starts_with("-i") || (a.text.starts_with('-') && a.text.contains('i') && !a.text.starts_with("--"))
+        });
+    // deno eval CODE / bun eval CODE
+    if lang == Lang::JavaScript && args.first().is_some_and(|a| a.text == "eval") {
+        if let Some(code) = args.get(1) {
+            code_arg(code, lang, summary, ctx);
+        }
+        return;
+    }
+    while i < args.len() {
+        let a = &args[i];
+        let t = a.text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if !t.starts_with('-') || t == "-" {
+            break;
+        }
+        if matches!(t, "--version" | "-V" | "-v" | "--help" | "-h")
+            && !(lang == Lang::Perl && t == "-V" && args.len() > 1)
+        {
+            ctx.op(Risk::Read, summary, "prints the interpreter's version or help");
+            return;
+        }
+        if code_flag(lang, t) {
+            if let Some(code) = args.get(i + 1) {
+                code_arg(code, lang, summary, ctx);
+                ran_code = true;
+            }
+            i += 2;
+            continue;
+        }
+        if lang == Lang::Python && t == "-m" {
+            let module = args.get(i + 1).map_or("?", |m| m.text.as_str());
+            ctx.op(
+                Risk::Write,
+                summary,
+                format!("runs the Python module {module}; it counts as a bounded write"),
+            );
+            return;
+        }
+        i += if value_flag(lang, t) { 2 } else { 1 };
+    }
+    let rest = args.get(i..).unwrap_or_default();
+    if ran_code {
+        if in_place {
+            for f in rest {
+                ctx.path_target(&f.text, Risk::Write, summary);
+            }
+            ctx.op(Risk::Write, summary, "edits files in place");
+        }
+        return;
+    }
+    match rest.first() {
+        Some(script) if super::command::basename(&script.text) == "manage.py" => {
+            // Django's management commands have their own rule pack.
+            let mut words = vec![Arg::literal("manage.py")];
+            words.extend_from_slice(&rest[1..]);
+            super::command::run(&words, &[], Stream::Terminal, ctx);
+        }
+        Some(script) if script.text == "-" => stdin_code(lang, stdin, summary, ctx),
+        Some(script) => run_script(script, Some(script_language(lang)), summary, ctx),
+        None => stdin_code(lang, stdin, summary, ctx),
+    }
+}
+
+fn script_language(lang: Lang) -> ScriptLanguage {
+    ScriptLanguage::from_lang(lang)
+}
+
+fn code_arg(code: &Arg, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
+    if code.dynamic {
+        ctx.partially_known(summary, "part of the code", |ctx| {
+            if ctx.enter("interpreter code") {
+                scan(&code.text, lang, summary, ctx);
+                ctx.leave();
+            }
+        });
+    } else if ctx.enter("interpreter code") {
+        scan(&code.text, lang, summary, ctx);
+        ctx.leave();
+    }
+}
+
+fn stdin_code(lang: Lang, stdin: Stream, summary: &str, ctx: &mut Ctx<'_>) {
+    match stdin {
+        Stream::Literal(code) => {
+            if ctx.enter("interpreter code") {
+                scan(&code, lang, summary, ctx);
+                ctx.leave();
+            }
+        }
+        Stream::File(path) => run_script(&Arg::literal(path), Some(script_language(lang)), summary, ctx),
+        Stream::Download(url) => ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("pipes a download ({url}) into an interpreter: what runs is only known once it is fetched"),
+        ),
+        Stream::Opaque => ctx.op(
+            Risk::Unknown,
+            summary,
+            "runs code produced at run time, which cannot be checked beforehand",
+        ),
+        Stream::Terminal => ctx.op(Risk::Write, summary, "starts an interactive interpreter"),
+    }
+}

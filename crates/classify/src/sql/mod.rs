@@ -1,0 +1,236 @@
+//! SQL: parsed with sqlparser (PostgreSQL dialect unless a client says otherwise); every statement
+//! of a multi-statement string is judged, nested statements (data-modifying CTEs, `EXPLAIN ANALYZE`)
+//! included. Literals and comments are data to the parser, so they never trigger anything.
+
+mod meta;
+mod names;
+mod statement;
+mod tautology;
+
+use sqlparser::dialect::{ClickHouseDialect, Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use crate::ctx::Ctx;
+use crate::{Risk, TargetKind};
+
+/// Which SQL a client speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SqlDialect {
+    Postgres,
+    MySql,
+    Sqlite,
+    ClickHouse,
+    Generic,
+}
+
+impl SqlDialect {
+    fn dialect(self) -> Box<dyn Dialect> {
+        match self {
+            SqlDialect::Postgres => Box::new(PostgreSqlDialect {}),
+            SqlDialect::MySql => Box::new(MySqlDialect {}),
+            SqlDialect::Sqlite => Box::new(SQLiteDialect {}),
+            SqlDialect::ClickHouse => Box::new(ClickHouseDialect {}),
+            SqlDialect::Generic => Box::new(GenericDialect {}),
+        }
+    }
+}
+
+/// Classifies PostgreSQL text, psql meta-commands included.
+pub(crate) fn classify_into(sql: &str, ctx: &mut Ctx<'_>) {
+    classify_dialect(sql, SqlDialect::Postgres, ctx);
+}
+
+pub(crate) fn classify_dialect(sql: &str, dialect: SqlDialect, ctx: &mut Ctx<'_>) {
+    let sql = meta::strip_client_commands(sql, dialect, ctx);
+    if sql.trim().is_empty() {
+        return;
+    }
+    let d = dialect.dialect();
+    match Parser::parse_sql(d.as_ref(), &sql) {
+        Ok(statements) => {
+            for st in &statements {
+                if !ctx.tick() {
+                    return;
+                }
+                statement::classify(st, ctx);
+            }
+        }
+        // One bad statement must not hide the others: judge each piece on its own.
+        Err(_) => match split_statements(&sql, d.as_ref()) {
+            Some(pieces) => {
+                for piece in pieces {
+                    if !ctx.tick() {
+                        return;
+                    }
+                    match Parser::parse_sql(d.as_ref(), &piece) {
+                        Ok(statements) => statements.iter().for_each(|st| statement::classify(st, ctx)),
+                        Err(e) => unparsed(&piece, &e.to_string(), d.as_ref(), ctx),
+                    }
+                }
+            }
+            None => ctx.op(
+                Risk::Unknown,
+                &sql,
+                "the SQL could not even be tokenized (an unterminated string or quote?); Airlock refuses what it cannot read",
+            ),
+        },
+    }
+}
+
+/// Replaces shell expansions (`$VAR`, `${…}`, `$(…)`, backticks) in SQL with a neutral identifier,
+/// so that the SQL around them can still be parsed and judged.
+pub(crate) fn with_placeholders(sql: &str) -> String {
+    const HOLE: &str = "airlock_runtime_value";
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let close = match (c, next) {
+            ('$', Some('{')) => Some('}'),
+            ('$', Some('(')) => Some(')'),
+            ('`', _) => Some('`'),
+            _ => None,
+        };
+        if let Some(close) = close {
+            let start = if c == '`' { i + 1 } else { i + 2 };
+            let end = chars[start..]
+                .iter()
+                .position(|&x| x == close)
+                .map_or(chars.len(), |p| start + p + 1);
+            out.push_str(HOLE);
+            i = end;
+        } else if c == '$' && next.is_some_and(|n| n.is_ascii_alphabetic() || n == '_') {
+            i += 1;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            out.push_str(HOLE);
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Splits SQL at top-level semicolons using the real tokenizer (so `';'` in a string is no split).
+fn split_statements(sql: &str, dialect: &dyn Dialect) -> Option<Vec<String>> {
+    let tokens = Tokenizer::new(dialect, sql).tokenize().ok()?;
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    for t in tokens {
+        if t == Token::SemiColon {
+            if current.trim().chars().any(|c| !c.is_whitespace()) {
+                pieces.push(std::mem::take(&mut current));
+            }
+            current.clear();
+        } else {
+            current.push_str(&t.to_string());
+        }
+    }
+    if !current.trim().is_empty() {
+        pieces.push(current);
+    }
+    Some(pieces)
+}
+
+/// A statement the parser rejected. Its leading keywords still tell whether it drops or empties
+/// something (destructive whatever the rest says), or is plain maintenance. Anything else is
+/// unknown.
+fn unparsed(piece: &str, error: &str, dialect: &dyn Dialect, ctx: &mut Ctx<'_>) {
+    let tokens: Vec<Token> = Tokenizer::new(dialect, piece)
+        .tokenize()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    let word = |i: usize| -> String {
+        match tokens.get(i) {
+            Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
+            _ => String::new(),
+        }
+    };
+    let first = word(0);
+    match first.as_str() {
+        "DROP" | "TRUNCATE" => {
+            // DROP <kind> [IF EXISTS] name…; TRUNCATE [TABLE] [ONLY] name…
+            const NOISE: [&str; 6] = ["IF", "EXISTS", "TABLE", "ONLY", "CONCURRENTLY", "MATERIALIZED"];
+            let kind = if first == "DROP" { word(1) } else { "TABLE".to_owned() };
+            let start = if first == "DROP" { 2 } else { 1 };
+            let name = tokens.iter().skip(start).find_map(|t| match t {
+                Token::Word(w) if !NOISE.contains(&w.value.to_ascii_uppercase().as_str()) => {
+                    Some(if w.quote_style.is_some() {
+                        w.value.clone()
+                    } else {
+                        w.value.to_lowercase()
+                    })
+                }
+                _ => None,
+            });
+            let Some(name) = name else {
+                ctx.op(
+                    Risk::Unknown,
+                    piece,
+                    format!("{first} without a name is not valid SQL ({error})"),
+                );
+                return;
+            };
+            let target = match kind.as_str() {
+                "DATABASE" => TargetKind::Database,
+                "SCHEMA" => TargetKind::Schema,
+                "TABLE" | "VIEW" | "MATERIALIZED" | "FOREIGN" => TargetKind::Table,
+                _ => TargetKind::Resource,
+            };
+            ctx.target(target, name.clone());
+            ctx.op(
+                Risk::Destructive,
+                piece,
+                format!("{first} {kind} removes {name} or its data"),
+            );
+        }
+        "DO" => ctx.op(
+            Risk::Unknown,
+            piece,
+            "a DO block runs procedural code whose effect cannot be known before it runs",
+        ),
+        "TABLE" => ctx.op(Risk::Read, piece, "TABLE reads a whole table"),
+        "VACUUM" | "ANALYZE" | "REINDEX" | "CLUSTER" | "CHECKPOINT" => ctx.op(
+            Risk::Write,
+            piece,
+            format!("{first} is maintenance: it reorganises but keeps the data"),
+        ),
+        _ => ctx.op(
+            Risk::Unknown,
+            piece,
+            format!("the SQL could not be parsed ({error}); Airlock refuses what it cannot read"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoWorld;
+
+    fn risk(sql: &str) -> Risk {
+        let mut ctx = Ctx::new(&NoWorld, None, None, &[]);
+        classify_into(sql, &mut ctx);
+        ctx.found.finish().risk
+    }
+
+    #[test]
+    fn a_bad_statement_does_not_hide_a_drop() {
+        assert_eq!(risk("SELEC 1; DROP TABLE users"), Risk::Destructive);
+        assert_eq!(risk("DROP OWNED BY app_user"), Risk::Destructive);
+        assert_eq!(risk("SELEC 1"), Risk::Unknown);
+        assert_eq!(risk("SELECT 'unterminated"), Risk::Unknown);
+    }
+
+    #[test]
+    fn do_blocks_are_unknown() {
+        assert_eq!(risk("DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$"), Risk::Unknown);
+    }
+}

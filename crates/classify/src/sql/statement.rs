@@ -1,0 +1,398 @@
+//! One parsed statement: its risk, its targets, and every statement nested inside it.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    visit_statements, AlterTableOperation, CopySource, CopyTarget, Expr, FromTable, ObjectName, ObjectType, SetExpr,
+    Statement, TableFactor, TableObject, Visit, Visitor,
+};
+
+use super::names::{factor, last_part, object, tables_of};
+use super::tautology::{truth, Truth};
+use crate::ctx::Ctx;
+use crate::packs::packs;
+use crate::{Risk, TargetKind};
+
+pub(super) fn classify(st: &Statement, ctx: &mut Ctx<'_>) {
+    let text = st.to_string();
+    // EXPLAIN without ANALYZE only plans: nothing inside it runs.
+    let explain_only = match st {
+        Statement::Explain { analyze, options, .. } => {
+            let analyze_option = options.iter().flatten().any(|o| {
+                o.name.value.eq_ignore_ascii_case("analyze")
+                    && !o
+                        .arg
+                        .as_ref()
+                        .is_some_and(|a| matches!(a.to_string().to_ascii_lowercase().as_str(), "false" | "off" | "0"))
+            });
+            !analyze && !analyze_option
+        }
+        Statement::ExplainTable { .. } => true,
+        _ => false,
+    };
+    if explain_only {
+        ctx.op(Risk::Read, &text, "EXPLAIN only shows a plan");
+        return;
+    }
+    let _ = visit_statements(st, |inner| {
+        one(inner, ctx);
+        ControlFlow::<()>::Continue(())
+    });
+    functions(st, &text, ctx);
+}
+
+/// Every function a statement calls, in expressions and as table functions in FROM
+/// (`SELECT * FROM dblink(…)`).
+struct Calls(Vec<ObjectName>);
+
+impl Visitor for Calls {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        if let Expr::Function(f) = e {
+            self.0.push(f.name.clone());
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
+        match t {
+            TableFactor::Table {
+                name, args: Some(_), ..
+            } => self.0.push(name.clone()),
+            TableFactor::Function { name, .. } => self.0.push(name.clone()),
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn functions(st: &Statement, text: &str, ctx: &mut Ctx<'_>) {
+    let Ok(packs) = packs() else {
+        ctx.op(Risk::Unknown, text, "Airlock's rule packs failed to load");
+        return;
+    };
+    let mut calls = Calls(Vec::new());
+    let _ = st.visit(&mut calls);
+    for f in calls.0 {
+        let (name, schema) = last_part(&f);
+        let builtin = schema.as_deref().is_none_or(|s| s == "pg_catalog");
+        match packs.sql_functions.get(&name).filter(|_| builtin) {
+            Some(k) => ctx.op(k.risk, text, format!("{name}(): {}", k.reason)),
+            None => ctx.op(
+                Risk::Unknown,
+                text,
+                format!(
+                    "calls {}(), which is not a built-in function Airlock knows; a user-defined function can do anything",
+                    object(&f)
+                ),
+            ),
+        }
+    }
+}
+
+fn table(ctx: &mut Ctx<'_>, name: String) {
+    ctx.target(TargetKind::Table, name);
+}
+
+fn where_clause(kind: &str, selection: Option<&Expr>, tables: &[String], text: &str, ctx: &mut Ctx<'_>) {
+    let list = tables.join(", ");
+    match selection.map(truth) {
+        None => ctx.op(
+            Risk::Destructive,
+            text,
+            format!("{kind} without WHERE affects every row of {list}"),
+        ),
+        Some(Truth::Always) => ctx.op(
+            Risk::Destructive,
+            text,
+            format!("{kind} with an always-true WHERE affects every row of {list}"),
+        ),
+        Some(Truth::Never) => ctx.op(
+            Risk::Read,
+            text,
+            format!("{kind} whose WHERE is never true changes nothing"),
+        ),
+        Some(Truth::Depends) => ctx.op(
+            Risk::Write,
+            text,
+            format!("{kind} restricted by its WHERE clause on {list}"),
+        ),
+    }
+}
+
+/// Judges one statement, without descending (the caller visits nested statements).
+fn one(st: &Statement, ctx: &mut Ctx<'_>) {
+    let text = st.to_string();
+    let text = text.as_str();
+    match st {
+        Statement::Query(q) => {
+            let mut into = false;
+            if let SetExpr::Select(s) = q.body.as_ref() {
+                if let Some(i) = &s.into {
+                    for t in &i.targets {
+                        ctx.target(TargetKind::Table, t.to_string().to_lowercase());
+                    }
+                    into = true;
+                }
+                for t in tables_of(&s.from) {
+                    table(ctx, t);
+                }
+            }
+            if into {
+                ctx.op(Risk::Write, text, "SELECT … INTO creates a table");
+            } else {
+                ctx.op(Risk::Read, text, "a query only reads");
+            }
+        }
+        Statement::Insert(i) => {
+            if let TableObject::TableName(n) = &i.table {
+                table(ctx, object(n));
+            }
+            if i.overwrite {
+                ctx.op(Risk::Destructive, text, "INSERT OVERWRITE replaces the table's content");
+            } else {
+                ctx.op(Risk::Write, text, "INSERT adds rows");
+            }
+        }
+        Statement::Update(u) => {
+            let mut names = Vec::new();
+            factor(&u.table.relation, &mut names);
+            for n in &names {
+                table(ctx, n.clone());
+            }
+            where_clause("UPDATE", u.selection.as_ref(), &names, text, ctx);
+        }
+        Statement::Delete(d) => {
+            let mut names: Vec<String> = d.tables.iter().map(object).collect();
+            if names.is_empty() {
+                names = match &d.from {
+                    FromTable::WithFromKeyword(l) | FromTable::WithoutKeyword(l) => tables_of(l),
+                };
+            }
+            for n in &names {
+                table(ctx, n.clone());
+            }
+            where_clause("DELETE", d.selection.as_ref(), &names, text, ctx);
+        }
+        Statement::Truncate(t) => {
+            let names: Vec<String> = t.table_names.iter().map(|n| object(&n.name)).collect();
+            for n in &names {
+                table(ctx, n.clone());
+            }
+            ctx.op(
+                Risk::Destructive,
+                text,
+                format!("TRUNCATE empties {}", names.join(", ")),
+            );
+        }
+        Statement::Drop { object_type, names, .. } => {
+            let kind = match object_type {
+                ObjectType::Table | ObjectType::View | ObjectType::MaterializedView | ObjectType::ForeignTable => {
+                    TargetKind::Table
+                }
+                ObjectType::Schema => TargetKind::Schema,
+                ObjectType::Database => TargetKind::Database,
+                _ => TargetKind::Resource,
+            };
+            let names: Vec<String> = names.iter().map(object).collect();
+            for n in &names {
+                ctx.target(kind, n.clone());
+            }
+            ctx.op(
+                Risk::Destructive,
+                text,
+                format!("DROP {object_type} removes {}", names.join(", ")),
+            );
+        }
+        Statement::DropFunction(_)
+        | Statement::DropProcedure { .. }
+        | Statement::DropTrigger(_)
+        | Statement::DropPolicy(_)
+        | Statement::DropExtension(_)
+        | Statement::DropDomain(_)
+        | Statement::DropOperator(_)
+        | Statement::DropOperatorFamily(_)
+        | Statement::DropOperatorClass(_)
+        | Statement::DropSecret { .. }
+        | Statement::DropConnector { .. }
+        | Statement::DropRule(_) => ctx.op(Risk::Destructive, text, "DROP removes a database object"),
+        Statement::AlterTable(a) => {
+            table(ctx, object(&a.name));
+            let mut destructive = false;
+            for op in &a.operations {
+                if matches!(
+                    op,
+                    AlterTableOperation::DropColumn { .. }
+                        | AlterTableOperation::DropConstraint { .. }
+                        | AlterTableOperation::DropPrimaryKey { .. }
+                        | AlterTableOperation::DropForeignKey { .. }
+                        | AlterTableOperation::DropIndex { .. }
+                        | AlterTableOperation::DropPartitions { .. }
+                        | AlterTableOperation::DropProjection { .. }
+                        | AlterTableOperation::DropClusteringKey
+                ) {
+                    destructive = true;
+                }
+            }
+            if destructive {
+                ctx.op(
+                    Risk::Destructive,
+                    text,
+                    "ALTER TABLE … DROP removes a column, constraint or index and what it held",
+                );
+            } else {
+                ctx.op(Risk::Write, text, "ALTER TABLE changes a table's definition");
+            }
+        }
+        Statement::Copy { source, to, target, .. } => {
+            if let CopySource::Table { table_name, .. } = source {
+                table(ctx, object(table_name));
+            }
+            match (to, target) {
+                (_, CopyTarget::Program { .. }) => ctx.op(
+                    Risk::Unknown,
+                    text,
+                    "COPY … PROGRAM runs a shell command on the database server",
+                ),
+                (true, CopyTarget::Stdout) => ctx.op(Risk::Read, text, "COPY … TO STDOUT exports rows"),
+                (true, _) => ctx.op(Risk::Write, text, "COPY … TO writes a file on the database server"),
+                (false, _) => ctx.op(Risk::Write, text, "COPY … FROM loads rows into a table"),
+            }
+        }
+        Statement::Execute { .. } => ctx.op(
+            Risk::Unknown,
+            text,
+            "EXECUTE runs a prepared or dynamic statement whose text is not visible here",
+        ),
+        Statement::Call(_) => ctx.op(
+            Risk::Unknown,
+            text,
+            "CALL runs a stored procedure, which can do anything",
+        ),
+        Statement::Explain { .. } => ctx.op(Risk::Read, text, "EXPLAIN ANALYZE runs the statement it explains"),
+        Statement::Prepare { .. } => ctx.op(Risk::Read, text, "PREPARE stores a statement for later"),
+        Statement::Merge(m) => {
+            let mut names = Vec::new();
+            factor(&m.table, &mut names);
+            for n in names {
+                table(ctx, n);
+            }
+            ctx.op(Risk::Write, text, "MERGE changes the rows its ON clause matches");
+        }
+        Statement::CreateTable(c) => {
+            table(ctx, object(&c.name));
+            if c.or_replace {
+                ctx.op(
+                    Risk::Destructive,
+                    text,
+                    "CREATE OR REPLACE TABLE discards the existing table",
+                );
+            } else {
+                ctx.op(Risk::Write, text, "creates a table");
+            }
+        }
+        Statement::CreateDatabase { db_name, .. } => {
+            ctx.target(TargetKind::Database, object(db_name));
+            ctx.op(Risk::Write, text, "creates a database");
+        }
+        Statement::CreateSchema { schema_name, .. } => {
+            ctx.target(TargetKind::Schema, schema_name.to_string().to_lowercase());
+            ctx.op(Risk::Write, text, "creates a schema");
+        }
+        Statement::CreateView(_)
+        | Statement::CreateIndex(_)
+        | Statement::CreateRole(_)
+        | Statement::CreateUser(_)
+        | Statement::CreateFunction(_)
+        | Statement::CreateProcedure { .. }
+        | Statement::CreateTrigger(_)
+        | Statement::CreateSequence { .. }
+        | Statement::CreateType { .. }
+        | Statement::CreateDomain(_)
+        | Statement::CreateExtension(_)
+        | Statement::CreatePolicy(_)
+        | Statement::CreateRule(_)
+        | Statement::CreateVirtualTable { .. }
+        | Statement::CreateServer(_)
+        | Statement::CreateForeignTable(_)
+        | Statement::CreateForeignDataWrapper(_)
+        | Statement::CreateUserMapping(_)
+        | Statement::CreateCollation(_)
+        | Statement::CreateAggregate(_)
+        | Statement::CreateOperator(_)
+        | Statement::CreateOperatorFamily(_)
+        | Statement::CreateOperatorClass(_)
+        | Statement::CreateTextSearch(_) => ctx.op(Risk::Write, text, "creates a database object"),
+        Statement::AlterSchema(_)
+        | Statement::AlterIndex { .. }
+        | Statement::AlterView(_)
+        | Statement::AlterFunction(_)
+        | Statement::AlterType(_)
+        | Statement::AlterCollation(_)
+        | Statement::AlterOperator(_)
+        | Statement::AlterOperatorFamily(_)
+        | Statement::AlterOperatorClass(_)
+        | Statement::AlterTextSearch(_)
+        | Statement::AlterRole { .. }
+        | Statement::AlterUser(_)
+        | Statement::AlterPolicy(_)
+        | Statement::AlterTrigger(_)
+        | Statement::RenameTable(_)
+        | Statement::Comment { .. }
+        | Statement::Grant(_)
+        | Statement::GrantRole(_)
+        | Statement::Revoke(_)
+        | Statement::RevokeRole(_)
+        | Statement::AlterDefaultPrivileges(_)
+        | Statement::RefreshMaterializedView(_)
+        | Statement::Vacuum(_)
+        | Statement::Analyze(_) => ctx.op(
+            Risk::Write,
+            text,
+            "changes a definition, a privilege or maintenance state",
+        ),
+        Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. }
+        | Statement::Set(_)
+        | Statement::Reset(_)
+        | Statement::ShowVariable { .. }
+        | Statement::ShowVariables { .. }
+        | Statement::ShowStatus { .. }
+        | Statement::ShowCreate { .. }
+        | Statement::ShowColumns { .. }
+        | Statement::ShowDatabases { .. }
+        | Statement::ShowSchemas { .. }
+        | Statement::ShowTables { .. }
+        | Statement::ShowViews { .. }
+        | Statement::ShowFunctions { .. }
+        | Statement::ShowCollation { .. }
+        | Statement::ShowObjects(_)
+        | Statement::ShowCharset(_)
+        | Statement::ShowProcessList { .. }
+        | Statement::ShowCatalogs { .. }
+        | Statement::Use(_)
+        | Statement::Declare { .. }
+        | Statement::Fetch { .. }
+        | Statement::Close { .. }
+        | Statement::Deallocate { .. }
+        | Statement::Discard { .. }
+        | Statement::LISTEN { .. }
+        | Statement::UNLISTEN { .. }
+        | Statement::NOTIFY { .. }
+        | Statement::Lock(_)
+        | Statement::Pragma { .. } => ctx.op(
+            Risk::Read,
+            text,
+            "session, transaction or catalog statement; changes no data",
+        ),
+        _ => ctx.op(
+            Risk::Unknown,
+            text,
+            "this kind of statement is not modelled by Airlock, so its effect is treated as unknown",
+        ),
+    }
+}
