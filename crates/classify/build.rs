@@ -1,5 +1,9 @@
 //! Embeds every rule pack in `packs/` into the library, so that the binary needs no files at run time
 //! and a new pack is picked up by dropping a `.toml` file beside the others.
+//!
+//! Packs are written in TOML for people and converted to JSON here: a syntax error fails the build
+//! with the file and line, and start-up parses JSON, several times faster than TOML (it sits on the
+//! path of every hook call).
 
 use std::env;
 use std::fmt::Write as _;
@@ -7,21 +11,35 @@ use std::fs;
 use std::path::PathBuf;
 
 fn main() {
-    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("packs");
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let dir = manifest.join("packs");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut names: Vec<PathBuf> = fs::read_dir(&dir)
+    let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
         .expect("packs/ directory is readable")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
-    names.sort();
+    paths.sort();
     let mut out = String::from("pub(crate) const PACK_FILES: &[(&str, &str)] = &[\n");
-    for path in &names {
+    for path in &paths {
         println!("cargo:rerun-if-changed={}", path.display());
         let stem = path.file_stem().and_then(|s| s.to_str()).expect("pack names are UTF-8");
-        writeln!(out, "    ({stem:?}, include_str!({:?})),", path.display().to_string()).expect("write to String");
+        let text = fs::read_to_string(path).expect("pack is readable UTF-8");
+        let value: toml::Value = match toml::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => panic!("rule pack {}: {e}", path.display()),
+        };
+        let json = serde_json::to_string(&value).expect("TOML values convert to JSON");
+        let json_path = out_dir.join(format!("{stem}.json"));
+        fs::write(&json_path, json).expect("OUT_DIR is writable");
+        writeln!(
+            out,
+            "    ({stem:?}, include_str!({:?})),",
+            json_path.display().to_string()
+        )
+        .expect("write to String");
     }
     out.push_str("];\n");
-    let dest = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("packs_generated.rs");
-    fs::write(dest, out).expect("OUT_DIR is writable");
+    fs::write(out_dir.join("packs_generated.rs"), out).expect("OUT_DIR is writable");
 }

@@ -44,6 +44,21 @@ impl<'a> Ctx<'a> {
         self.found.target(Target::new(kind, value));
     }
 
+    /// The rule packs, or None after recording why the action cannot be judged without them.
+    pub(crate) fn packs(&mut self, summary: &str) -> Option<&'static crate::packs::Packs> {
+        match crate::packs::packs() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.op(
+                    Risk::Unknown,
+                    summary,
+                    format!("Airlock's rule packs failed to load: {e}"),
+                );
+                None
+            }
+        }
+    }
+
     /// Enters one level of nested interpretation (`bash -c`, `eval`, a decoded payload, SQL inside
     /// psql). Returns false, after recording an unknown finding, when the input nests too deeply or
     /// the walk has done too much work: the classifier never recurses without bound.

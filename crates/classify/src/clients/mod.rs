@@ -74,35 +74,21 @@ pub(super) fn sql_from(
 }
 
 fn stdin_sql(stdin: &Stream, dialect: SqlDialect, client: &str, summary: &str, ctx: &mut Ctx<'_>) {
-    match stdin {
-        Stream::Literal(text) => {
-            if ctx.enter(client) {
-                crate::sql::classify_dialect(text, dialect, ctx);
-                ctx.leave();
-            }
-        }
-        Stream::File(path) => crate::shell::run_script_file(
-            &Arg::literal(path.clone()),
-            Some(crate::ScriptLanguage::Sql),
-            summary,
-            ctx,
-        ),
-        Stream::Download(url) => ctx.op(
-            Risk::Unknown,
-            summary,
-            format!("pipes a download ({url}) into {client}: the SQL is only known once fetched"),
-        ),
-        Stream::Opaque => ctx.op(
-            Risk::Unknown,
-            summary,
-            format!("{client} reads SQL produced at run time, which cannot be checked beforehand"),
-        ),
-        Stream::Terminal => ctx.op(
-            Risk::Unknown,
-            summary,
-            format!("{client} reads SQL from its input, which Airlock cannot see; pass it with -c or -e"),
-        ),
-    }
+    crate::shell::feed(
+        stdin,
+        client,
+        crate::ScriptLanguage::Sql,
+        summary,
+        ctx,
+        |text, ctx| crate::sql::classify_dialect(text, dialect, ctx),
+        |ctx| {
+            ctx.op(
+                Risk::Unknown,
+                summary,
+                format!("{client} reads SQL from its input, which Airlock cannot see; pass it with -c or -e"),
+            )
+        },
+    );
 }
 
 /// Splits a client's arguments: flags with values (per `value_flags`, also `--flag=value` and glued

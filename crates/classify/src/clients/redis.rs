@@ -3,7 +3,6 @@
 use super::ClientArgs;
 use crate::arg::Arg;
 use crate::ctx::Ctx;
-use crate::packs::packs;
 use crate::shell::Stream;
 use crate::{Risk, TargetKind};
 
@@ -88,8 +87,7 @@ fn command(words: &[&Arg], summary: &str, ctx: &mut Ctx<'_>) {
         ctx.op(Risk::Unknown, summary, "the Redis command is only known at run time");
         return;
     }
-    let Ok(packs) = packs() else {
-        ctx.op(Risk::Unknown, summary, "Airlock's rule packs failed to load");
+    let Some(packs) = ctx.packs(summary) else {
         return;
     };
     let name = first.text.to_ascii_lowercase();

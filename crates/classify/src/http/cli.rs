@@ -223,11 +223,7 @@ fn curl(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> Vec<Request> {
             ("--url", Some(v)) => urls.push(v.text.clone()),
             ("-G" | "--get", None) => get = true,
             ("-I" | "--head", None) => head = true,
-            (_, None) if !t.starts_with('-') || a.dynamic => {
-                if looks_like_url(t) || a.dynamic {
-                    urls.push(t.to_owned());
-                }
-            }
+            (_, None) if a.dynamic || (!t.starts_with('-') && looks_like_url(t)) => urls.push(t.to_owned()),
             _ => {}
         }
         i += 1;
@@ -257,11 +253,16 @@ fn curl(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> Vec<Request> {
     } else {
         urls
     };
+    requests(urls, &method, &headers, &body)
+}
+
+/// One request per URL, all alike (curl and wget accept several URLs).
+fn requests(urls: Vec<String>, method: &str, headers: &[(String, String)], body: &Body) -> Vec<Request> {
     urls.into_iter()
         .map(|url| Request {
-            method: method.clone(),
+            method: method.to_owned(),
             url,
-            headers: headers.clone(),
+            headers: headers.to_vec(),
             body: body.clone(),
         })
         .collect()
@@ -423,14 +424,7 @@ fn wget(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> Vec<Request> {
         None if !urls.is_empty() => ctx.op(Risk::Write, summary, "wget saves the download as a new file"),
         None => {}
     }
-    urls.into_iter()
-        .map(|url| Request {
-            method: method.clone(),
-            url,
-            headers: headers.clone(),
-            body: body.clone(),
-        })
-        .collect()
+    requests(urls, &method, &headers, &body)
 }
 
 fn httpie(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> Vec<Request> {

@@ -33,8 +33,13 @@ fn parse(input: &str) -> Result<Request, String> {
     let mut parts = request_line.split_whitespace();
     let method = parts.next().ok_or("no method")?;
     let url = parts.next().ok_or("no URL after the method")?;
-    if !method.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(format!("{method:?} is not an HTTP method"));
+    if !method.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(format!(
+            "{method:?} is not an HTTP method (methods are upper case: GET, POST, DELETE…)"
+        ));
+    }
+    if !url.contains("://") && !url.starts_with('/') {
+        return Err(format!("{url:?} is not an absolute URL"));
     }
     let mut headers = Vec::new();
     for line in lines {

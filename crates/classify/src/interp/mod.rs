@@ -7,7 +7,7 @@ mod lexer;
 use lexer::{lex, Tok};
 
 use crate::ctx::Ctx;
-use crate::packs::{packs, Api, ApiEffect};
+use crate::packs::{Api, ApiEffect};
 use crate::{Risk, TargetKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,16 +53,8 @@ fn api_matches(api: &Api, lang: Lang, name: &str) -> bool {
 
 /// Scans interpreter code for file, process and database calls.
 pub(crate) fn scan(code: &str, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
-    let packs = match packs() {
-        Ok(p) => p,
-        Err(e) => {
-            ctx.op(
-                Risk::Unknown,
-                summary,
-                format!("Airlock's rule packs failed to load: {e}"),
-            );
-            return;
-        }
+    let Some(packs) = ctx.packs(summary) else {
+        return;
     };
     let toks = lex(code, lang);
     let mut matched = false;

@@ -116,7 +116,7 @@ pub fn pack_examples(pack: &str) -> Result<Vec<ExampleSpec>, PackError> {
         .iter()
         .find(|(n, _)| *n == pack)
         .ok_or_else(|| err(pack, "no such pack"))?;
-    let file: spec::PackFile = toml::from_str(text).map_err(|e| err(name, e.to_string()))?;
+    let file: spec::PackFile = serde_json::from_str(text).map_err(|e| err(name, e.to_string()))?;
     Ok(file.example)
 }
 
@@ -176,7 +176,7 @@ fn load_all() -> Result<Packs, PackError> {
         destructive_flags: Vec::new(),
     };
     for (name, text) in PACK_FILES {
-        let file: spec::PackFile = toml::from_str(text).map_err(|e| err(name, e.to_string()))?;
+        let file: spec::PackFile = serde_json::from_str(text).map_err(|e| err(name, e.to_string()))?;
         for t in file.tool {
             let compiled = Tool::compile(name, t)?;
             let index = packs.tools.len();

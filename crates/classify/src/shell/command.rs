@@ -423,26 +423,15 @@ use crate::script::ScriptLanguage;
 
 /// A shell that reads its commands from stdin.
 fn shell_stdin(stdin: Stream, name: &str, summary: &str, ctx: &mut Ctx<'_>) {
-    match stdin {
-        Stream::Literal(text) => {
-            if ctx.enter(name) {
-                super::classify_with_stdin(&text, Stream::Terminal, ctx);
-                ctx.leave();
-            }
-        }
-        Stream::File(path) => run_script(&Arg::literal(path), Some(ScriptLanguage::Shell), summary, ctx),
-        Stream::Download(url) => ctx.op(
-            Risk::Unknown,
-            summary,
-            format!("pipes a download ({url}) into {name}: what runs is only known once it is fetched"),
-        ),
-        Stream::Opaque => ctx.op(
-            Risk::Unknown,
-            summary,
-            format!("{name} runs commands produced at run time, which cannot be checked beforehand"),
-        ),
-        Stream::Terminal => ctx.op(Risk::Write, summary, format!("starts an interactive {name}")),
-    }
+    super::stream::feed(
+        &stdin,
+        name,
+        ScriptLanguage::Shell,
+        summary,
+        ctx,
+        |text, ctx| super::classify_with_stdin(text, Stream::Terminal, ctx),
+        |ctx| ctx.op(Risk::Write, summary, format!("starts an interactive {name}")),
+    );
 }
 
 /// Runs a script file: judged by its content when the caller can read it, else reported by name.
@@ -645,16 +634,8 @@ fn stdout_of(name: &str, args: &[Arg], stdin: &Stream) -> Stream {
 
 /// Applies a rule pack. Returns false when no pack knows the program.
 fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
-    let packs = match packs() {
-        Ok(p) => p,
-        Err(e) => {
-            ctx.op(
-                Risk::Unknown,
-                summary,
-                format!("Airlock's rule packs failed to load: {e}"),
-            );
-            return true;
-        }
+    let Some(packs) = ctx.packs(summary) else {
+        return true;
     };
     let Some(tool) = packs.tool(name) else {
         return false;
@@ -695,7 +676,7 @@ fn unknown_program(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
         .find(|a| is_verb(&a.text));
     let flag_verb = args
         .iter()
-        .find(|a| a.text.starts_with("--") && a.text[2..].split(['-', '=']).next().is_some_and(|first| is_verb(first)));
+        .find(|a| a.text.starts_with("--") && a.text[2..].split(['-', '=']).next().is_some_and(&is_verb));
     match positional_verb.or(flag_verb) {
         Some(v) => ctx.op(
             Risk::Destructive,

@@ -158,24 +158,13 @@ fn code_arg(code: &Arg, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
 }
 
 fn stdin_code(lang: Lang, stdin: Stream, summary: &str, ctx: &mut Ctx<'_>) {
-    match stdin {
-        Stream::Literal(code) => {
-            if ctx.enter("interpreter code") {
-                scan(&code, lang, summary, ctx);
-                ctx.leave();
-            }
-        }
-        Stream::File(path) => run_script(&Arg::literal(path), Some(script_language(lang)), summary, ctx),
-        Stream::Download(url) => ctx.op(
-            Risk::Unknown,
-            summary,
-            format!("pipes a download ({url}) into an interpreter: what runs is only known once it is fetched"),
-        ),
-        Stream::Opaque => ctx.op(
-            Risk::Unknown,
-            summary,
-            "runs code produced at run time, which cannot be checked beforehand",
-        ),
-        Stream::Terminal => ctx.op(Risk::Write, summary, "starts an interactive interpreter"),
-    }
+    super::stream::feed(
+        &stdin,
+        "an interpreter",
+        script_language(lang),
+        summary,
+        ctx,
+        |code, ctx| scan(code, lang, summary, ctx),
+        |ctx| ctx.op(Risk::Write, summary, "starts an interactive interpreter"),
+    );
 }

@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::limits::MAX_SHELL_BRACKETS;
 use crate::Risk;
 
-pub(crate) use stream::Stream;
+pub(crate) use stream::{feed, Stream};
 
 /// Classifies a whole shell command line into `ctx`.
 pub(crate) fn classify(src: &str, ctx: &mut Ctx<'_>) {
@@ -73,7 +73,7 @@ fn parse(src: &str) -> Result<brush_parser::ast::Program, String> {
 fn bracket_depth(src: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
     let mut word = String::new();
-    let mut keyword = |word: &mut String, depth: &mut usize, max: &mut usize| {
+    let keyword = |word: &mut String, depth: &mut usize, max: &mut usize| {
         match word.as_str() {
             "if" | "while" | "until" | "for" | "case" | "select" | "function" => {
                 *depth += 1;

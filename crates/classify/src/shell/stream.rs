@@ -13,6 +13,43 @@ pub(crate) enum Stream {
     Opaque,
 }
 
+/// Feeds what arrives on stdin to a program that runs it as code (a shell, an interpreter, a SQL
+/// client): known text is judged with `judge`, a file is a script, and anything produced at run
+/// time (a download, a transformed stream) cannot be checked beforehand.
+pub(crate) fn feed(
+    stdin: &Stream,
+    consumer: &str,
+    lang: crate::ScriptLanguage,
+    summary: &str,
+    ctx: &mut crate::ctx::Ctx<'_>,
+    judge: impl FnOnce(&str, &mut crate::ctx::Ctx<'_>),
+    no_input: impl FnOnce(&mut crate::ctx::Ctx<'_>),
+) {
+    use crate::Risk;
+    match stdin {
+        Stream::Literal(text) => {
+            if ctx.enter(consumer) {
+                judge(text, ctx);
+                ctx.leave();
+            }
+        }
+        Stream::File(path) => {
+            super::run_script_file(&crate::arg::Arg::literal(path.clone()), Some(lang), summary, ctx);
+        }
+        Stream::Download(url) => ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("pipes a download ({url}) into {consumer}: what runs is only known once it is fetched"),
+        ),
+        Stream::Opaque => ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("{consumer} runs input produced at run time, which cannot be checked beforehand"),
+        ),
+        Stream::Terminal => no_input(ctx),
+    }
+}
+
 /// Decodes standard base64 (and the URL-safe alphabet), ignoring whitespace.
 pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
@@ -47,7 +84,7 @@ pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
         .filter(|b| !b.is_ascii_whitespace())
         .map(|b| (b as char).to_digit(16).map(|d| d as u8))
         .collect::<Option<_>>()?;
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     Some(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())

@@ -10,7 +10,6 @@ use sqlparser::ast::{
 use super::names::{factor, last_part, object, tables_of};
 use super::tautology::{truth, Truth};
 use crate::ctx::Ctx;
-use crate::packs::packs;
 use crate::{Risk, TargetKind};
 
 pub(super) fn classify(st: &Statement, ctx: &mut Ctx<'_>) {
@@ -68,8 +67,7 @@ impl Visitor for Calls {
 }
 
 fn functions(st: &Statement, text: &str, ctx: &mut Ctx<'_>) {
-    let Ok(packs) = packs() else {
-        ctx.op(Risk::Unknown, text, "Airlock's rule packs failed to load");
+    let Some(packs) = ctx.packs(text) else {
         return;
     };
     let mut calls = Calls(Vec::new());

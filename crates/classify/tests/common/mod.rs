@@ -1,3 +1,5 @@
+#![allow(dead_code)] // each test binary uses a different part of this module
+
 //! A virtual filesystem for tests: exactly the listed paths exist (directories are the parents of
 //! listed paths), so that `>` onto an existing file can be told from `>` onto a new one.
 
