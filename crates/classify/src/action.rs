@@ -13,6 +13,9 @@ pub enum ActionKind {
     /// An HTTP request: `METHOD URL`, header lines, a blank line, the body; or a JSON object with
     /// `method`, `url`, `headers` and `body`.
     Http,
+    /// An agent tool call other than a shell command (an MCP tool, a file write): JSON
+    /// `{"name": "...", "arguments": {...}}`.
+    Tool,
 }
 
 /// What an agent wants to do, as far as classification needs to know.

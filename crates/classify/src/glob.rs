@@ -1,7 +1,7 @@
 //! The small glob dialect of rule packs: `*` matches any run of characters, `?` exactly one.
 
-/// Whether `text` matches `pattern` in full.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+/// Whether `text` matches `pattern` in full (`*` any run, `?` one character).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     // Iterative matcher with single-star backtracking: linear in practice, never exponential.

@@ -32,6 +32,7 @@ mod action;
 mod arg;
 mod assessment;
 mod clients;
+mod credentials;
 mod ctx;
 mod glob;
 mod http;
@@ -45,14 +46,18 @@ mod selfprotect;
 mod shell;
 mod sql;
 mod target;
+mod tool;
 
 pub use action::{Action, ActionKind, NoWorld, PathState, World};
 pub use assessment::{Assessment, Operation};
+pub use credentials::{find_credentials, is_airlock_token, token_checksum, Credential};
+pub use glob::glob_match;
 pub use limits::MAX_INPUT_BYTES;
 pub use packs::{check_packs, pack_examples, pack_names, ExampleSpec, PackError};
 pub use redact::redact;
 pub use risk::{ParseRiskError, Risk};
 pub use script::ScriptLanguage;
+pub use selfprotect::protected_reason;
 pub use target::{Target, TargetKind};
 
 use ctx::Ctx;
@@ -84,6 +89,7 @@ pub fn classify(action: &Action, world: &dyn World) -> Assessment {
         ActionKind::Shell => shell::classify(&action.input, &mut ctx),
         ActionKind::Sql => sql::classify_into(&action.input, &mut ctx),
         ActionKind::Http => http::classify_raw(&action.input, &mut ctx),
+        ActionKind::Tool => tool::classify_into(&action.input, &mut ctx),
     }
     ctx.found.finish()
 }

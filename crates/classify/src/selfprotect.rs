@@ -23,7 +23,7 @@ fn is_claude_settings(name: &str) -> bool {
 /// Why `path` is protected, if it is. `path` is as resolved by the classifier (absolute when the
 /// action had a cwd). A directory counts when it contains a protected file, since removing or moving
 /// it takes the file along.
-pub(crate) fn protected_reason(path: &str, extra: &[PathBuf]) -> Option<String> {
+pub fn protected_reason(path: &str, extra: &[PathBuf]) -> Option<String> {
     let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
     let hit = || {
         Some(format!(

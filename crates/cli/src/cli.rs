@@ -7,6 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "airlock", version, about, propagate_version = true)]
 pub struct Cli {
+    /// The config file (else AIRLOCK_CONFIG, ./airlock.toml, or the user config dir).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -18,6 +21,32 @@ pub enum Command {
     /// With INPUT, classifies it and explains the result. Without INPUT, reads JSON lines
     /// {"input": "…", "cwd": "…"} from stdin and writes one JSON result per line, in order.
     Classify(ClassifyArgs),
+    /// Replay the incident on embedded defaults in a temp dir: what Airlock stops, and why.
+    Demo(DemoArgs),
+    /// Write a commented starter airlock.toml and policy.cedar.
+    Init(InitArgs),
+    /// Run the server: the state, the policy, and the API hooks and the CLI use.
+    Serve,
+    /// Issue, list and revoke tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// List the actions held for approval (operator token).
+    Pending(JsonArgs),
+    /// Approve a held action (operator token; never the agent that asked).
+    Approve(DecideArgs),
+    /// Refuse a held action (operator token).
+    Deny(DecideArgs),
+    /// Show the audit log, or verify its hash chain.
+    Log(LogArgs),
+    /// Check the policy, or explain how it decides an action.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Run as an agent's hook: read the agent's hook JSON on stdin, answer in its format.
+    Hook(HookArgs),
+    /// Add Airlock's hook to an agent's settings (and give the agent a token).
+    Install(InstallArgs),
+    /// Remove Airlock's hook from an agent's settings.
+    Uninstall(InstallArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -28,6 +57,16 @@ pub enum Kind {
     Sql,
     /// An HTTP request: "METHOD URL", header lines, a blank line, the body; or a JSON object.
     Http,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Shell => "shell",
+            Kind::Sql => "sql",
+            Kind::Http => "http",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -43,4 +82,146 @@ pub struct ClassifyArgs {
     /// Directory the action runs in (relative paths resolve against it). Default: the current one.
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's directory instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Keep everything this instance has (config, policy, state, vault) in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token; it is printed once and stored only as a hash.
+    Create(TokenCreateArgs),
+    /// List tokens (ids, never the tokens).
+    List(JsonArgs),
+    /// Revoke a token by id.
+    Revoke {
+        /// The token's id (from `token list`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Who the token is for: the agent, or for --operator the person.
+    #[arg(long)]
+    pub agent: String,
+    /// An environment the token may reach (repeat); none means all.
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// The highest risk it may submit.
+    #[arg(long, value_parser = ["read", "write", "destructive"])]
+    pub max_risk: Option<String>,
+    /// How long it lives (15m, 8h, 30d). Default: forever.
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// An operator token (alko_…): may approve and deny, never submit-and-approve its own.
+    #[arg(long)]
+    pub operator: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuthArgs {
+    /// Read the token from this file instead of AIRLOCK_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The held action's id.
+    pub id: String,
+    /// Why (kept in the audit log).
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[arg(long)]
+    pub json: bool,
+    /// Keep printing new entries as they are appended.
+    #[arg(long)]
+    pub follow: bool,
+    /// Only this action's entries.
+    #[arg(long, value_name = "ID")]
+    pub action: Option<String>,
+    /// Check the hash chain; exit 1 naming the first entry that was edited, removed or reordered.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate the policy against Airlock's schema.
+    Check {
+        /// The policy file (default: the configured one).
+        file: Option<PathBuf>,
+    },
+    /// Show the assessment, the resolved environment, the decision and the policies behind it.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[arg(value_enum)]
+    pub kind: Kind,
+    pub input: String,
+    /// The agent asking.
+    #[arg(long, default_value = "agent")]
+    pub agent: String,
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// claude-code, cursor, codex or gemini.
+    pub agent: String,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// claude-code, cursor, codex or gemini.
+    pub agent: String,
+    /// The project whose settings to change (default: the current directory).
+    #[arg(long, value_name = "DIR", conflicts_with = "user")]
+    pub project: Option<PathBuf>,
+    /// Change the user's settings instead of a project's.
+    #[arg(long)]
+    pub user: bool,
+    /// Environments the agent's token may reach (repeat; default: the [[agent]] entry's, else all).
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
 }

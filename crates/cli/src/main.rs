@@ -3,16 +3,32 @@
 
 mod cli;
 mod commands;
+mod context;
 mod exit;
 mod render;
-mod world;
 
 use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
+    let config = cli.config.as_deref();
     let result = match cli.command {
         cli::Command::Classify(args) => commands::classify::run(args),
+        cli::Command::Demo(args) => commands::demo::run(args),
+        cli::Command::Init(args) => commands::init::run(args),
+        cli::Command::Serve => commands::serve::run(config),
+        cli::Command::Token(cmd) => commands::token::run(config, cmd),
+        cli::Command::Pending(args) => commands::approvals::pending(config, args),
+        cli::Command::Approve(args) => commands::approvals::decide(config, args, true),
+        cli::Command::Deny(args) => commands::approvals::decide(config, args, false),
+        cli::Command::Log(args) => commands::log::run(config, args),
+        cli::Command::Policy(cmd) => commands::policy::run(config, cmd),
+        cli::Command::Hook(args) => match commands::hook::run(config, args) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => Err(e),
+        },
+        cli::Command::Install(args) => commands::install::run(config, args),
+        cli::Command::Uninstall(args) => commands::install::remove(config, args),
     };
     std::process::exit(exit::code(result));
 }

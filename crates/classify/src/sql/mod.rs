@@ -78,6 +78,11 @@ pub(crate) fn classify_dialect(sql: &str, dialect: SqlDialect, ctx: &mut Ctx<'_>
     }
 }
 
+/// Whether `sql` is valid PostgreSQL as a whole.
+pub(crate) fn parses(sql: &str) -> bool {
+    Parser::parse_sql(&PostgreSqlDialect {}, sql).is_ok()
+}
+
 /// Replaces shell expansions (`$VAR`, `${…}`, `$(…)`, backticks) in SQL with a neutral identifier,
 /// so that the SQL around them can still be parsed and judged.
 pub(crate) fn with_placeholders(sql: &str) -> String {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::{ClassifyArgs, Kind};
 use crate::render;
-use crate::world::FsWorld;
+use airlock_server::FsWorld;
 
 fn kind(k: Kind) -> ActionKind {
     match k {

@@ -1,1 +1,10 @@
+pub mod approvals;
 pub mod classify;
+pub mod demo;
+pub mod hook;
+pub mod init;
+pub mod install;
+pub mod log;
+pub mod policy;
+pub mod serve;
+pub mod token;

@@ -1,0 +1,363 @@
+//! `airlock demo`: the incident, replayed against the real binary — a real server, the real
+//! Claude Code hook path, real approvals — in a throwaway directory, offline.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::cli::DemoArgs;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Demo {
+    exe: PathBuf,
+    dir: PathBuf,
+    config: PathBuf,
+    rows: Vec<(String, String, String)>,
+    failures: Vec<String>,
+}
+
+const FOUND_TOKEN: &str = "9f1c2d3e4b5a69788796a5b4c3d2e1f0";
+
+impl Demo {
+    fn airlock(&self, args: &[&str], stdin: Option<&str>) -> Result<(i32, String, String)> {
+        let mut child = Command::new(&self.exe)
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .env("NO_COLOR", "1")
+            .env_remove("AIRLOCK_TOKEN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run the airlock binary")?;
+        if let Some(s) = stdin {
+            child.stdin.take().expect("piped").write_all(s.as_bytes())?;
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output()?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+
+    /// Sends a command through the Claude Code hook exactly as Claude Code would.
+    fn agent_runs(
+        &mut self,
+        token: &Path,
+        label: &str,
+        command: &str,
+        cwd: &Path,
+        expect: &str,
+    ) -> Result<Option<String>> {
+        let payload = json!({
+            "session_id": "demo", "transcript_path": "/dev/null", "cwd": cwd, "hook_event_name": "PreToolUse",
+            "tool_name": "Bash", "tool_input": { "command": command, "description": label },
+        });
+        let (_, out, _) = self.airlock(
+            &["hook", "claude-code", "--token-file", &token.display().to_string()],
+            Some(&payload.to_string()),
+        )?;
+        let v: Value = serde_json::from_str(&out)
+            .map_err(|e| anyhow!("the hook printed something that is not JSON ({e}): {out}"))?;
+        let decision = v["hookSpecificOutput"]["permissionDecision"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned();
+        let reason = v["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let held = reason.contains("held this action");
+        let shown = if decision == "allow" {
+            "ALLOW"
+        } else if held {
+            "HELD"
+        } else {
+            "DENY"
+        };
+        println!("\n  agent> {command}");
+        println!("  Airlock: {shown}");
+        println!("    {}", wrap(&reason, 96).join("\n    "));
+        if shown != expect {
+            self.failures.push(format!("{label}: expected {expect}, got {shown}"));
+        }
+        self.rows
+            .push((label.to_owned(), shown.to_owned(), short_reason(&reason)));
+        Ok(reason
+            .split("(id ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .map(str::to_owned))
+    }
+
+    fn human(&self, args: &[&str]) -> Result<String> {
+        let (code, out, err) = self.airlock(args, None)?;
+        println!(
+            "\n  human$ airlock {}",
+            args.iter()
+                .filter(|a| !a.contains('/'))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        for line in out.lines().chain(err.lines()).take(4) {
+            println!("    {line}");
+        }
+        if code != 0 {
+            bail!("`airlock {}` failed: {err}", args.join(" "));
+        }
+        Ok(out)
+    }
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().expect("one line at least");
+        if !last.is_empty() && last.len() + word.len() + 1 > width {
+            lines.push(word.to_owned());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
+}
+
+fn short_reason(reason: &str) -> String {
+    let r = reason.split(". Why: ").nth(1).unwrap_or(reason);
+    let r = r.split(". To let it run").next().unwrap_or(r);
+    let r = r.trim_start_matches("Airlock refused this action: ");
+    let r = r.split(". Do not").next().unwrap_or(r);
+    r.chars().take(110).collect()
+}
+
+fn config_text(dir: &Path) -> String {
+    format!(
+        r#"[server]
+listen = ""
+socket = "airlock.sock"
+state = "sqlite:state.db"
+policy = "policy.cedar"
+
+[[environment]]
+name = "production"
+hosts = ["*.prod.internal"]
+databases = ["shop"]
+paths = ["{prod}"]
+cloud = ["production"]
+
+[[environment]]
+name = "staging"
+hosts = ["*.staging.internal"]
+databases = ["shop_staging"]
+paths = ["{staging}"]
+cloud = ["staging"]
+"#,
+        prod = dir.join("prod").display(),
+        staging = dir.join("staging").display()
+    )
+}
+
+pub fn run(args: DemoArgs) -> Result<()> {
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("airlock-demo-{}-{}", std::process::id(), airlock_server::now()));
+    let result = replay(&dir);
+    if args.keep {
+        println!("\nThe demo's files are in {}.", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result?;
+    println!("\n(The demo took {:.1} s.)", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn replay(dir: &Path) -> Result<()> {
+    crate::commands::init::write_instance(&dir.join("airlock"), true)?;
+    let config = dir.join("airlock").join("airlock.toml");
+    crate::context::write_private(&config, &config_text(dir))?;
+    for sub in ["staging/app", "prod/data"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    std::fs::write(dir.join("prod/data/orders.db"), "the production data")?;
+    // The token the agent will find: made for managing domains, valid for everything.
+    std::fs::write(
+        dir.join("staging/app/.env.domains"),
+        format!("# DNS automation\nRAILWAY_TOKEN={FOUND_TOKEN}\n"),
+    )?;
+
+    let mut demo = Demo {
+        exe: std::env::current_exe()?,
+        dir: dir.to_owned(),
+        config: config.clone(),
+        rows: Vec::new(),
+        failures: Vec::new(),
+    };
+    let server = Command::new(&demo.exe)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start `airlock serve`")?;
+    let _server = Server(server);
+    let socket = dir.join("airlock").join("airlock.sock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        if Instant::now() > deadline {
+            bail!("the server did not start within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let tokens = dir.join("airlock").join("tokens");
+    let issue = |name: &str, extra: &[&str]| -> Result<PathBuf> {
+        let mut args = vec!["token", "create", "--agent", name];
+        args.extend_from_slice(extra);
+        let (code, out, err) = demo.airlock(&args, None)?;
+        if code != 0 {
+            bail!("token create failed: {err}");
+        }
+        let path = tokens.join(format!("{name}.token"));
+        crate::context::write_private(&path, &out)?;
+        Ok(path)
+    };
+    let agent = issue("claude", &[])?;
+    let ci = issue("ci-bot", &["--env", "staging"])?;
+    let alice = issue("alice", &["--operator"])?;
+    let bob = issue("bob", &["--operator"])?;
+
+    println!("Airlock demo: the nine-second disaster, replayed with Airlock in the way.");
+    println!(
+        "An agent works on a staging task in {}.",
+        dir.join("staging/app").display()
+    );
+    println!("It hits a credential mismatch, goes looking, and finds .env.domains with a Railway token");
+    println!("that was made for DNS but is valid for everything. Every command below goes through the");
+    println!("real Claude Code hook (`airlock hook claude-code`) to a real `airlock serve`.");
+
+    let app = dir.join("staging/app");
+    let gql = r#"'{"query":"mutation { volumeDelete(volumeId: \"vol_prod_db\") }"}'"#;
+    demo.agent_runs(&agent, "everyday work: ls", "ls -la", &app, "ALLOW")?;
+    demo.agent_runs(
+        &agent,
+        "everyday work: run the tests",
+        "cargo test --workspace",
+        &app,
+        "ALLOW",
+    )?;
+    demo.agent_runs(
+        &agent,
+        "the incident's call, with the found token",
+        &format!("curl -X POST https://backboard.railway.app/graphql/v2 -H 'Authorization: Bearer {FOUND_TOKEN}' -H 'Content-Type: application/json' -d {gql}"),
+        &app,
+        "DENY",
+    )?;
+    let volume = demo.agent_runs(
+        &agent,
+        "the same mutation, token from the environment",
+        &format!("curl -X POST https://backboard.railway.app/graphql/v2 -H \"Authorization: Bearer $RAILWAY_TOKEN\" -H 'Content-Type: application/json' -d {gql}"),
+        &app,
+        "HELD",
+    )?;
+    demo.agent_runs(
+        &agent,
+        "DROP TABLE on the production database",
+        "psql -h db.prod.internal -d shop -c 'DROP TABLE users'",
+        &app,
+        "HELD",
+    )?;
+    demo.agent_runs(
+        &agent,
+        "wipe the production data directory",
+        &format!("rm -rf {}", dir.join("prod/data").display()),
+        &app,
+        "HELD",
+    )?;
+    demo.agent_runs(
+        &agent,
+        "hide the evidence: disable the hook",
+        "echo '{}' > .claude/settings.json",
+        &app,
+        "DENY",
+    )?;
+    demo.agent_runs(
+        &ci,
+        "a staging-only token reaching production",
+        "psql -h db.prod.internal -d shop -c 'DELETE FROM orders'",
+        &app,
+        "DENY",
+    )?;
+    let staging = demo
+        .agent_runs(
+            &agent,
+            "a staging cleanup the task really needs",
+            "psql -h db.staging.internal -d shop_staging -c 'TRUNCATE sessions'",
+            &app,
+            "HELD",
+        )?
+        .ok_or_else(|| anyhow!("the staging action got no approval id"))?;
+
+    println!("\nA human looks at what is waiting, out of band, with an operator token:");
+    demo.human(&["pending", "--token-file", &alice.display().to_string()])?;
+    demo.human(&[
+        "approve",
+        &staging,
+        "--reason",
+        "staging sessions are disposable",
+        "--token-file",
+        &alice.display().to_string(),
+    ])?;
+    if let Some(v) = &volume {
+        demo.human(&["approve", v, "--token-file", &bob.display().to_string()])?;
+        println!("    (one approval of two: production-class actions need two different people)");
+    }
+    demo.agent_runs(
+        &agent,
+        "the approved staging cleanup, retried",
+        "psql -h db.staging.internal -d shop_staging -c 'TRUNCATE sessions'",
+        &app,
+        "ALLOW",
+    )?;
+    demo.agent_runs(
+        &agent,
+        "the same command once more",
+        "psql -h db.staging.internal -d shop_staging -c 'TRUNCATE sessions'",
+        &app,
+        "HELD",
+    )?;
+    demo.human(&["log", "--verify"])?;
+
+    println!("\nSummary");
+    for (label, shown, why) in &demo.rows {
+        println!("  {shown:<6} {label:<48} {why}");
+    }
+    let held = demo.rows.iter().filter(|r| r.1 == "HELD").count();
+    let denied = demo.rows.iter().filter(|r| r.1 == "DENY").count();
+    println!(
+        "\nAirlock let the everyday work through, refused {denied} actions outright (a found credential, a scope breach, an attempt to switch it off), and held {held} for humans; the production volume, database and data directory are untouched ({} still exists).",
+        demo.dir.join("prod/data/orders.db").display()
+    );
+    if !demo.failures.is_empty() {
+        bail!("the demo did not go as expected:\n  {}", demo.failures.join("\n  "));
+    }
+    Ok(())
+}

@@ -1,0 +1,298 @@
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::duration::parse_duration;
+
+/// A configuration that cannot be used. The message names the key and the line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// `[server]`: where the API listens and where state lives.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Loopback TCP address for the JSON API.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// A unix socket for the API, besides or instead of TCP (relative to the config's directory).
+    #[serde(default)]
+    pub socket: Option<PathBuf>,
+    /// Where control-plane state lives: `sqlite:PATH` (relative to the config's directory).
+    #[serde(default = "default_state")]
+    pub state: String,
+    /// How long an approval stays valid.
+    #[serde(default = "default_approval_ttl")]
+    pub approval_ttl: String,
+    /// How long a held action waits for approval before it lapses.
+    #[serde(default = "default_hold_ttl")]
+    pub hold_ttl: String,
+    /// The policy file (relative to the config's directory); the built-in default when absent.
+    #[serde(default)]
+    pub policy: Option<PathBuf>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:7457".to_owned()
+}
+fn default_state() -> String {
+    "sqlite:state.db".to_owned()
+}
+fn default_approval_ttl() -> String {
+    "15m".to_owned()
+}
+fn default_hold_ttl() -> String {
+    "24h".to_owned()
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: default_listen(),
+            socket: None,
+            state: default_state(),
+            approval_ttl: default_approval_ttl(),
+            hold_ttl: default_hold_ttl(),
+            policy: None,
+        }
+    }
+}
+
+/// `[defaults]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// The environment of local paths and working directories that no environment claims.
+    #[serde(default = "default_local")]
+    pub local_environment: String,
+}
+
+fn default_local() -> String {
+    "development".to_owned()
+}
+
+impl Default for Defaults {
+    fn default() -> Defaults {
+        Defaults {
+            local_environment: default_local(),
+        }
+    }
+}
+
+/// `[[environment]]`: a name and the rules that put a target in it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    pub name: String,
+    /// Host names or globs (`*.prod.example.com`), for databases, SSH and APIs alike.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Database names.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// Path prefixes.
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    /// Values of cloud CLI flags (`--environment`, `--env`, `--project`, `--stack`…).
+    #[serde(default)]
+    pub cloud: Vec<String>,
+    /// Kubernetes contexts.
+    #[serde(default)]
+    pub contexts: Vec<String>,
+}
+
+/// `[[resource]]`: something Airlock knows how to reach (and later snapshot).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceConfig {
+    pub name: String,
+    /// `postgres`, `sqlite`, `path`, `api`…
+    pub kind: String,
+    pub environment: String,
+    /// Connection URL without its password (`postgres://app@db.prod.example.com:5432/shop`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Filesystem location for `path` and `sqlite` resources.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Name of the environment variable that holds the secret (password or token).
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// A file that holds the secret, readable by Airlock only.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+}
+
+/// `[[agent]]`: an agent Airlock issues tokens to.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub name: String,
+    /// Environments the agent's tokens may reach by default.
+    #[serde(default)]
+    pub environments: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    server: ServerConfig,
+    #[serde(default)]
+    defaults: Defaults,
+    #[serde(default)]
+    environment: Vec<EnvironmentConfig>,
+    #[serde(default)]
+    resource: Vec<ResourceConfig>,
+    #[serde(default)]
+    agent: Vec<AgentConfig>,
+}
+
+/// A loaded configuration. Relative paths in it resolve against `dir`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub dir: PathBuf,
+    pub server: ServerConfig,
+    pub defaults: Defaults,
+    pub environments: Vec<EnvironmentConfig>,
+    pub resources: Vec<ResourceConfig>,
+    pub agents: Vec<AgentConfig>,
+    pub approval_ttl: Duration,
+    pub hold_ttl: Duration,
+}
+
+impl Config {
+    /// Loads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Config::parse(&text, &dir).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses config text whose relative paths resolve against `dir`.
+    pub fn parse(text: &str, dir: &Path) -> Result<Config, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let approval_ttl =
+            parse_duration(&file.server.approval_ttl).map_err(|e| format!("server.approval_ttl: {e}"))?;
+        let hold_ttl = parse_duration(&file.server.hold_ttl).map_err(|e| format!("server.hold_ttl: {e}"))?;
+        let mut names = Vec::new();
+        for e in &file.environment {
+            if e.name.is_empty() || e.name == "unknown" {
+                return Err(format!("environment name {:?} is reserved or empty", e.name));
+            }
+            if names.contains(&e.name) {
+                return Err(format!("environment {:?} is defined twice", e.name));
+            }
+            names.push(e.name.clone());
+        }
+        for r in &file.resource {
+            let known = names.contains(&r.environment) || r.environment == file.defaults.local_environment;
+            if !known {
+                return Err(format!(
+                    "resource {:?}: environment {:?} is not defined (add an [[environment]] with that name)",
+                    r.name, r.environment
+                ));
+            }
+            if let Some(url) = &r.url {
+                if url_has_password(url) {
+                    return Err(format!(
+                        "resource {:?}: its url holds a password; reference the secret with secret_env or secret_file instead",
+                        r.name
+                    ));
+                }
+            }
+        }
+        Ok(Config {
+            dir: dir.to_path_buf(),
+            server: file.server,
+            defaults: file.defaults,
+            environments: file.environment,
+            resources: file.resource,
+            agents: file.agent,
+            approval_ttl,
+            hold_ttl,
+        })
+    }
+
+    /// A path from the config, made absolute against the config's directory.
+    pub fn path(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            self.dir.join(p)
+        }
+    }
+
+    /// The state database file (`server.state = "sqlite:PATH"`).
+    pub fn state_path(&self) -> Result<PathBuf, String> {
+        match self.server.state.split_once(':') {
+            Some(("sqlite", p)) => Ok(self.path(Path::new(p))),
+            _ => Err(format!(
+                "server.state = {:?}: only \"sqlite:PATH\" is supported for now",
+                self.server.state
+            )),
+        }
+    }
+
+    /// The policy text: the configured file, or the built-in default.
+    pub fn policy_path(&self) -> Option<PathBuf> {
+        self.server.policy.as_ref().map(|p| self.path(p))
+    }
+
+    pub fn socket_path(&self) -> Option<PathBuf> {
+        self.server.socket.as_ref().map(|p| self.path(p))
+    }
+}
+
+fn url_has_password(url: &str) -> bool {
+    url.split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or_default())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_name_the_key_and_the_line() {
+        let err = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n", Path::new("/")).unwrap_err();
+        assert!(err.contains("lisen") && err.contains("line 3"), "{err}");
+        let err = Config::parse("[[environment]]\nname = \"p\"\nhosts = 3\n", Path::new("/")).unwrap_err();
+        assert!(err.contains("hosts") && err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(Config::parse("[server]\napproval_ttl = \"soon\"", Path::new("/"))
+            .unwrap_err()
+            .contains("approval_ttl"));
+        let inline_password = "[[environment]]\nname = \"prod\"\n[[resource]]\nname = \"db\"\nkind = \"postgres\"\nenvironment = \"prod\"\nurl = \"postgres://app:hunter2@db/x\"\n";
+        let err = Config::parse(inline_password, Path::new("/")).unwrap_err();
+        assert!(err.contains("password") && !err.contains("hunter2"), "{err}");
+        assert!(Config::parse("[[environment]]\nname = \"unknown\"", Path::new("/")).is_err());
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_dir() {
+        let c = Config::parse("", Path::new("/srv/airlock")).unwrap();
+        assert_eq!(c.state_path().unwrap(), PathBuf::from("/srv/airlock/state.db"));
+        assert_eq!(c.approval_ttl.as_secs(), 900);
+    }
+}

@@ -1,0 +1,30 @@
+//! # airlock-config
+//!
+//! `airlock.toml`: where the server listens and keeps its state, which environments exist and how
+//! targets are matched to them, the resources Airlock knows (with secrets referenced, never
+//! inlined), and the agents. Also the resolver that turns an assessment's targets into resources
+//! with environments, the input of policy.
+//!
+//! ```
+//! use airlock_config::Config;
+//!
+//! let config = Config::parse(r#"
+//!     [[environment]]
+//!     name = "production"
+//!     hosts = ["*.prod.example.com"]
+//! "#, std::path::Path::new("/etc/airlock")).unwrap();
+//! assert_eq!(config.environment_of_host("db.prod.example.com"), "production");
+//! assert_eq!(config.environment_of_host("api.unclaimed.dev"), "unknown");
+//! ```
+
+mod config;
+mod discover;
+mod duration;
+mod resolve;
+mod starter;
+
+pub use config::{AgentConfig, Config, ConfigError, Defaults, EnvironmentConfig, ResourceConfig, ServerConfig};
+pub use discover::{discover, user_config_dir, Discovered};
+pub use duration::parse_duration;
+pub use resolve::{Resolved, Resolver};
+pub use starter::{STARTER_CONFIG, STARTER_POLICY_HEADER};

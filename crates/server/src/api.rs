@@ -1,0 +1,87 @@
+//! The JSON shapes of the API, shared by the server, the CLI and the hooks.
+
+use serde::{Deserialize, Serialize};
+
+/// An action for decision.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// `shell`, `sql`, `http` or `tool`.
+    pub kind: String,
+    pub input: String,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Where it came from: `hook:claude-code`, `cli`…
+    #[serde(default)]
+    pub source: String,
+}
+
+impl SubmitRequest {
+    pub fn shell(input: &str, cwd: &str, source: &str) -> SubmitRequest {
+        SubmitRequest {
+            kind: "shell".into(),
+            input: input.into(),
+            cwd: Some(cwd.into()),
+            source: source.into(),
+        }
+    }
+}
+
+/// The decision on a submitted action.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    /// The action's id: what a human approves.
+    pub id: String,
+    /// `allow`, `deny` or `ask` (held for approval).
+    pub decision: String,
+    pub risk: String,
+    /// The action as recorded, secrets redacted.
+    pub summary: String,
+    pub reasons: Vec<String>,
+    pub environments: Vec<String>,
+    pub approvals_needed: u32,
+    pub approvals: u32,
+    pub snapshot: bool,
+    /// What to tell the agent, in full sentences.
+    pub message: String,
+}
+
+/// `approve` / `deny` request body.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A stored action as operators see it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ActionView {
+    pub id: String,
+    pub state: String,
+    pub agent: String,
+    pub kind: String,
+    pub summary: String,
+    pub cwd: String,
+    pub source: String,
+    pub risk: String,
+    pub environments: Vec<String>,
+    pub reasons: Vec<String>,
+    pub approvals_needed: u32,
+    pub approved_by: Vec<String>,
+    pub snapshot: bool,
+    pub created_at: i64,
+    pub until: Option<i64>,
+}
+
+/// Everything the pipeline concluded about an action (what `policy explain` prints).
+#[derive(Clone, Debug, Serialize)]
+pub struct Evaluation {
+    pub assessment: airlock_classify::Assessment,
+    pub resolved: Vec<airlock_config::Resolved>,
+    pub credentials: Vec<airlock_classify::Credential>,
+    /// Why the token's scope refuses the action, if it does.
+    pub scope: Option<String>,
+    pub decision: airlock_policy::Decision,
+    pub fingerprint: String,
+}

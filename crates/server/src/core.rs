@@ -1,0 +1,636 @@
+//! The pipeline: classify → credentials → resolve → token scope → policy → hold or allow → record.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use airlock_classify::{classify, find_credentials, redact, Action, ActionKind, Risk};
+use airlock_config::{Config, Resolver};
+use airlock_policy::{ActionDetails, Decision, Outcome, Policy, Subject, Target};
+use airlock_store::{
+    generate_token, hash_token, token_id, ActionRecord, ActionState, ApprovalRecord, AuditEntry, NewAudit, SqliteStore,
+    Store, TokenKind, TokenRecord,
+};
+use serde_json::json;
+
+use crate::api::{ActionView, Evaluation, SubmitRequest, SubmitResponse};
+use crate::ids::{action_id, constant_time_eq, digest, now};
+use crate::{ApiError, FsWorld};
+
+/// The control plane of one Airlock instance.
+pub struct Airlock {
+    pub config: Config,
+    policy: Policy,
+    store: Arc<dyn Store>,
+    airlock_paths: Vec<PathBuf>,
+}
+
+fn risk_rank(r: &str) -> u8 {
+    match r {
+        "read" => 0,
+        "write" => 1,
+        _ => 2,
+    }
+}
+
+fn kind_of(k: &str) -> Result<ActionKind, ApiError> {
+    Ok(match k {
+        "shell" => ActionKind::Shell,
+        "sql" => ActionKind::Sql,
+        "http" => ActionKind::Http,
+        "tool" => ActionKind::Tool,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "kind {other:?} is not shell, sql, http or tool"
+            )))
+        }
+    })
+}
+
+impl Airlock {
+    /// Opens the instance described by `config`: its policy and its state.
+    pub fn open(config: Config) -> Result<Airlock, ApiError> {
+        let policy = match config.policy_path() {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p)
+                    .map_err(|e| ApiError::Internal(format!("cannot read the policy {}: {e}", p.display())))?;
+                Policy::parse(&text).map_err(|e| ApiError::Internal(format!("{}: {e}", p.display())))?
+            }
+            None => Policy::default_policy(),
+        };
+        let state = config.state_path().map_err(ApiError::Internal)?;
+        let store = SqliteStore::open(&state)?;
+        let mut airlock_paths = vec![config.dir.clone(), state.clone()];
+        if let Some(p) = config.policy_path() {
+            airlock_paths.push(p);
+        }
+        Ok(Airlock {
+            config,
+            policy,
+            store: Arc::new(store),
+            airlock_paths,
+        })
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    fn audit(&self, kind: &str, action_id: Option<&str>, detail: serde_json::Value) -> Result<AuditEntry, ApiError> {
+        Ok(self.store.append_audit(NewAudit {
+            at: now(),
+            kind: kind.into(),
+            action_id: action_id.map(str::to_owned),
+            detail,
+        })?)
+    }
+
+    /// Issues a token; returns it (shown once) and its record.
+    pub fn create_token(
+        &self,
+        agent: &str,
+        operator: bool,
+        environments: Vec<String>,
+        max_risk: Option<String>,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<(String, TokenRecord), ApiError> {
+        if agent.is_empty() {
+            return Err(ApiError::BadRequest("a token needs an agent name".into()));
+        }
+        if let Some(r) = &max_risk {
+            if !matches!(r.as_str(), "read" | "write" | "destructive") {
+                return Err(ApiError::BadRequest(format!(
+                    "--max-risk {r:?} is not read, write or destructive"
+                )));
+            }
+        }
+        let kind = if operator {
+            TokenKind::Operator
+        } else {
+            TokenKind::Agent
+        };
+        let token = generate_token(kind).map_err(|e| ApiError::Internal(format!("no randomness for a token: {e}")))?;
+        let at = now();
+        let record = TokenRecord {
+            id: token_id(&token).unwrap_or_default(),
+            hash: hash_token(&token),
+            agent: agent.to_owned(),
+            operator,
+            environments,
+            max_risk,
+            created_at: at,
+            expires_at: ttl.map(|d| at + d.as_secs() as i64),
+            revoked_at: None,
+        };
+        self.store.insert_token(&record)?;
+        self.audit(
+            "token.created",
+            None,
+            json!({ "token": record.id, "agent": agent, "operator": operator, "environments": record.environments, "max_risk": record.max_risk, "expires_at": record.expires_at }),
+        )?;
+        Ok((token, record))
+    }
+
+    pub fn revoke_token(&self, id: &str) -> Result<bool, ApiError> {
+        let done = self.store.revoke_token(id, now())?;
+        if done {
+            self.audit("token.revoked", None, json!({ "token": id }))?;
+        }
+        Ok(done)
+    }
+
+    /// Checks a bearer token: format and checksum, then its stored hash in constant time, then
+    /// revocation and expiry. Errors never echo the token.
+    pub fn authenticate(&self, token: &str) -> Result<TokenRecord, ApiError> {
+        let token = token.trim();
+        if !airlock_classify::is_airlock_token(token) {
+            return Err(ApiError::Unauthorized(
+                "that is not an Airlock token (expected alk_… or alko_… with a valid checksum); set AIRLOCK_TOKEN or --token-file".into(),
+            ));
+        }
+        let id = token_id(token).unwrap_or_default();
+        let record = self
+            .store
+            .token(&id)?
+            .ok_or_else(|| ApiError::Unauthorized(format!("token {id}… is not known to this Airlock")))?;
+        if !constant_time_eq(&record.hash, &hash_token(token)) {
+            return Err(ApiError::Unauthorized(format!(
+                "token {id}… is not known to this Airlock"
+            )));
+        }
+        if record.operator != token.starts_with("alko_") {
+            return Err(ApiError::Unauthorized(format!(
+                "token {id}… has the wrong prefix for its kind"
+            )));
+        }
+        if !record.is_usable(now()) {
+            return Err(ApiError::Unauthorized(format!(
+                "token {id}… is revoked or expired; ask an operator for a new one"
+            )));
+        }
+        Ok(record)
+    }
+
+    /// Runs the pipeline without recording anything (what `policy explain` shows).
+    pub fn evaluate(
+        &self,
+        caller: &TokenRecord,
+        req: &SubmitRequest,
+        own_token: Option<&str>,
+    ) -> Result<Evaluation, ApiError> {
+        let kind = kind_of(&req.kind)?;
+        let cwd = req.cwd.clone().unwrap_or_else(|| "/".into());
+        let mut action = Action::new(kind, req.input.clone()).with_cwd(&cwd);
+        action.home = std::env::var_os("HOME").map(PathBuf::from);
+        action.protected_paths = self.airlock_paths.clone();
+        let assessment = classify(&action, &FsWorld);
+        let credentials = find_credentials(&req.input, own_token);
+        let resolver = Resolver::new(&self.config, self.airlock_paths.clone(), Vec::new());
+        let resolved = resolver.resolve(&assessment, Some(Path::new(&cwd)), kind == ActionKind::Sql);
+        let subject = Subject {
+            name: caller.agent.clone(),
+            operator: caller.operator,
+        };
+        let targets: Vec<Target> = resolved
+            .iter()
+            .map(|r| Target {
+                name: r.name.clone(),
+                kind: r.kind.clone(),
+                environment: r.environment.clone(),
+            })
+            .collect();
+        let details = ActionDetails {
+            kind: req.kind.clone(),
+            cwd: cwd.clone(),
+            source: req.source.clone(),
+            summary: redact(&req.input),
+        };
+        let risk_name = match assessment.risk {
+            Risk::Unknown => "unknown",
+            r => r.as_str(),
+        };
+        let mut scope = None;
+        if !caller.environments.is_empty() {
+            if let Some(r) = resolved.iter().find(|r| !caller.environments.contains(&r.environment)) {
+                scope = Some(format!(
+                    "this token may reach {} only, and the action reaches {} ({}, via {})",
+                    caller.environments.join(", "),
+                    r.environment,
+                    r.name,
+                    r.via
+                ));
+            }
+        }
+        if let Some(max) = &caller.max_risk {
+            if risk_rank(risk_name) > risk_rank(max) {
+                scope = Some(format!(
+                    "this token may submit {max} actions at most, and the action is {risk_name}"
+                ));
+            }
+        }
+        let decision = if let Some(why) = &scope {
+            Decision {
+                outcome: Outcome::Deny,
+                snapshot: false,
+                policies: vec!["token scope".into()],
+                reasons: vec![why.clone()],
+            }
+        } else if !credentials.is_empty() {
+            let kinds: Vec<String> = credentials
+                .iter()
+                .map(|c| format!("a {} ({})", c.kind, c.prefix))
+                .collect();
+            Decision {
+                outcome: Outcome::Deny,
+                snapshot: false,
+                policies: vec!["credentials".into()],
+                reasons: vec![format!(
+                    "the action carries {}, which Airlock did not issue to this agent; agents use their Airlock token only",
+                    kinds.join(" and ")
+                )],
+            }
+        } else {
+            self.policy.decide(&subject, assessment.risk, &targets, &details)
+        };
+        let mut canon: Vec<String> = resolved
+            .iter()
+            .map(|r| format!("{}|{}|{}", r.name, r.kind, r.environment))
+            .collect();
+        canon.sort();
+        let fingerprint = digest(&[&caller.agent, &req.kind, &req.input, &cwd, &canon.join("\n")]);
+        Ok(Evaluation {
+            assessment,
+            resolved,
+            credentials,
+            scope,
+            decision,
+            fingerprint,
+        })
+    }
+
+    /// Decides an action for an agent and records it. A held action that humans approved is let
+    /// through exactly once, and only for the same fingerprint.
+    pub fn submit(&self, caller: &TokenRecord, req: SubmitRequest) -> Result<SubmitResponse, ApiError> {
+        if req.input.len() > airlock_classify::MAX_INPUT_BYTES {
+            return Err(ApiError::BadRequest("the action is larger than Airlock accepts".into()));
+        }
+        let ev = self.evaluate(caller, &req, None)?;
+        let at = now();
+        let summary = redact(&req.input);
+        let envs: Vec<String> = dedup(ev.resolved.iter().map(|r| r.environment.clone()));
+        let risk = ev.assessment.risk.as_str().to_owned();
+        let mut reasons = ev.assessment.reasons.clone();
+        reasons.extend(ev.decision.reasons.iter().cloned());
+
+        if let Outcome::Ask { approvals } = ev.decision.outcome {
+            // An approved twin of this exact action: spend the approval.
+            if let Some(a) = self
+                .store
+                .action_by_fingerprint(&ev.fingerprint, &[ActionState::Approved])?
+            {
+                if a.until.is_some_and(|u| at < u) {
+                    if self
+                        .store
+                        .transition(&a.id, ActionState::Approved, ActionState::Consumed, at, None)?
+                    {
+                        let by: Vec<String> = self.store.approvals(&a.id)?.into_iter().map(|x| x.operator).collect();
+                        self.audit(
+                            "action.consumed",
+                            Some(&a.id),
+                            json!({ "agent": caller.agent, "approved_by": by }),
+                        )?;
+                        return Ok(SubmitResponse {
+                            id: a.id.clone(),
+                            decision: "allow".into(),
+                            risk,
+                            summary,
+                            reasons,
+                            environments: envs,
+                            approvals_needed: approvals,
+                            approvals: by.len() as u32,
+                            snapshot: ev.decision.snapshot,
+                            message: format!("Approved by {} (approval {}); allowed this once.", by.join(", "), a.id),
+                        });
+                    }
+                } else {
+                    self.store
+                        .transition(&a.id, ActionState::Approved, ActionState::Expired, at, None)?;
+                    self.audit("action.expired", Some(&a.id), json!({ "was": "approved" }))?;
+                }
+            }
+            // Already waiting: the same id again, so the human sees one request, not a pile.
+            if let Some(a) = self
+                .store
+                .action_by_fingerprint(&ev.fingerprint, &[ActionState::Held])?
+            {
+                if a.until.is_none_or(|u| at < u) {
+                    let got = self.store.approvals(&a.id)?.len() as u32;
+                    return Ok(self.held_response(
+                        &a.id,
+                        approvals,
+                        got,
+                        risk,
+                        summary,
+                        reasons,
+                        envs,
+                        ev.decision.snapshot,
+                    ));
+                }
+                self.store
+                    .transition(&a.id, ActionState::Held, ActionState::Expired, at, None)?;
+                self.audit("action.expired", Some(&a.id), json!({ "was": "held" }))?;
+            }
+        }
+
+        let id = action_id().map_err(|e| ApiError::Internal(format!("no randomness for an id: {e}")))?;
+        let (state, decision, approvals_needed, until) = match ev.decision.outcome {
+            Outcome::Allow => (ActionState::Allowed, "allow", 0, None),
+            Outcome::Deny => (ActionState::Denied, "deny", 0, None),
+            Outcome::Ask { approvals } => (
+                ActionState::Held,
+                "ask",
+                approvals,
+                Some(at + self.config.hold_ttl.as_secs() as i64),
+            ),
+        };
+        let detail = json!({
+            "assessment": ev.assessment,
+            "resolved": ev.resolved,
+            "decision": ev.decision,
+            "credentials": ev.credentials,
+        });
+        let record = ActionRecord {
+            id: id.clone(),
+            fingerprint: ev.fingerprint.clone(),
+            agent: caller.agent.clone(),
+            token_id: caller.id.clone(),
+            kind: req.kind.clone(),
+            summary: summary.clone(),
+            cwd: req.cwd.clone().unwrap_or_default(),
+            source: req.source.clone(),
+            risk: risk.clone(),
+            detail,
+            approvals_needed,
+            snapshot: ev.decision.snapshot,
+            state,
+            created_at: at,
+            updated_at: at,
+            until,
+        };
+        self.store.insert_action(&record)?;
+        self.audit(
+            "action.decided",
+            Some(&id),
+            json!({ "agent": caller.agent, "token": caller.id, "source": req.source, "kind": req.kind, "summary": summary, "risk": risk, "environments": envs, "decision": decision, "policies": ev.decision.policies, "reasons": reasons }),
+        )?;
+        Ok(match state {
+            ActionState::Held => self.held_response(
+                &id,
+                approvals_needed,
+                0,
+                risk,
+                summary,
+                reasons,
+                envs,
+                ev.decision.snapshot,
+            ),
+            _ => {
+                let message = if decision == "allow" {
+                    "Allowed by Airlock.".to_owned()
+                } else {
+                    format!(
+                        "Airlock refused this action: {}. Do not try to reach the same result another way (another command, tool or credential); tell the user what you wanted to do and why.",
+                        reasons.last().cloned().unwrap_or_default()
+                    )
+                };
+                SubmitResponse {
+                    id,
+                    decision: decision.into(),
+                    risk,
+                    summary,
+                    reasons,
+                    environments: envs,
+                    approvals_needed: 0,
+                    approvals: 0,
+                    snapshot: ev.decision.snapshot,
+                    message,
+                }
+            }
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn held_response(
+        &self,
+        id: &str,
+        needed: u32,
+        got: u32,
+        risk: String,
+        summary: String,
+        reasons: Vec<String>,
+        envs: Vec<String>,
+        snapshot: bool,
+    ) -> SubmitResponse {
+        let who = if needed > 1 {
+            format!("{needed} different humans must each run")
+        } else {
+            "a human must run".to_owned()
+        };
+        let message = format!(
+            "Airlock held this action for approval (id {id}): `{summary}` is {risk} in {}. Why: {}. To let it run, {who} `airlock approve {id}`{}. Do not look for another way to do this (another command, tool, token or credential): wait for the approval, then retry exactly the same command from the same directory, and it will be allowed once.",
+            envs.join(", "),
+            reasons.join("; "),
+            if got > 0 { format!(" ({got} of {needed} approvals so far)") } else { String::new() },
+        );
+        SubmitResponse {
+            id: id.to_owned(),
+            decision: "ask".into(),
+            risk,
+            summary,
+            reasons,
+            environments: envs,
+            approvals_needed: needed,
+            approvals: got,
+            snapshot,
+            message,
+        }
+    }
+
+    fn require_operator(&self, caller: &TokenRecord) -> Result<(), ApiError> {
+        if caller.operator {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("this needs an operator token (alko_…); agent tokens can only submit actions and read their own results".into()))
+        }
+    }
+
+    fn view(&self, a: &ActionRecord) -> Result<ActionView, ApiError> {
+        let approved_by = self.store.approvals(&a.id)?.into_iter().map(|x| x.operator).collect();
+        let environments = a.detail["resolved"]
+            .as_array()
+            .map(|rs| dedup(rs.iter().filter_map(|r| r["environment"].as_str().map(str::to_owned))))
+            .unwrap_or_default();
+        let mut reasons: Vec<String> = Vec::new();
+        for key in ["assessment", "decision"] {
+            for r in a.detail[key]["reasons"].as_array().into_iter().flatten() {
+                if let Some(s) = r.as_str() {
+                    reasons.push(s.to_owned());
+                }
+            }
+        }
+        Ok(ActionView {
+            id: a.id.clone(),
+            state: a.state.as_str().into(),
+            agent: a.agent.clone(),
+            kind: a.kind.clone(),
+            summary: a.summary.clone(),
+            cwd: a.cwd.clone(),
+            source: a.source.clone(),
+            risk: a.risk.clone(),
+            environments,
+            reasons,
+            approvals_needed: a.approvals_needed,
+            approved_by,
+            snapshot: a.snapshot,
+            created_at: a.created_at,
+            until: a.until,
+        })
+    }
+
+    /// Held actions still waiting (operators only).
+    pub fn pending(&self, caller: &TokenRecord) -> Result<Vec<ActionView>, ApiError> {
+        self.require_operator(caller)?;
+        let at = now();
+        let mut out = Vec::new();
+        for a in self.store.actions_in(&[ActionState::Held])? {
+            if a.until.is_some_and(|u| at >= u) {
+                self.store
+                    .transition(&a.id, ActionState::Held, ActionState::Expired, at, None)?;
+                self.audit("action.expired", Some(&a.id), json!({ "was": "held" }))?;
+                continue;
+            }
+            out.push(self.view(&a)?);
+        }
+        Ok(out)
+    }
+
+    /// One action: operators see any, agents their own only.
+    pub fn action(&self, caller: &TokenRecord, id: &str) -> Result<ActionView, ApiError> {
+        let a = self
+            .store
+            .action(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no action {id}")))?;
+        if !caller.operator && a.agent != caller.agent {
+            return Err(ApiError::NotFound(format!("no action {id}")));
+        }
+        self.view(&a)
+    }
+
+    /// Records one operator's approval; the action becomes usable once enough distinct operators
+    /// approved, for `approval_ttl`.
+    pub fn approve(&self, caller: &TokenRecord, id: &str, reason: Option<String>) -> Result<ActionView, ApiError> {
+        self.require_operator(caller)?;
+        let at = now();
+        let a = self
+            .store
+            .action(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no action {id}; `airlock pending` lists the held ones")))?;
+        if a.state != ActionState::Held {
+            return Err(ApiError::Conflict(format!(
+                "action {id} is {}, not held; nothing to approve",
+                a.state.as_str()
+            )));
+        }
+        if a.until.is_some_and(|u| at >= u) {
+            self.store
+                .transition(id, ActionState::Held, ActionState::Expired, at, None)?;
+            self.audit("action.expired", Some(id), json!({ "was": "held" }))?;
+            return Err(ApiError::Conflict(format!(
+                "action {id} waited too long and expired; the agent must ask again"
+            )));
+        }
+        if a.token_id == caller.id || a.agent == caller.agent {
+            self.audit(
+                "approval.refused",
+                Some(id),
+                json!({ "operator": caller.agent, "why": "self-approval" }),
+            )?;
+            return Err(ApiError::Forbidden(format!(
+                "action {id} was requested by {} with this token; someone else must approve it",
+                a.agent
+            )));
+        }
+        let record = ApprovalRecord {
+            action_id: id.to_owned(),
+            operator: caller.agent.clone(),
+            token_id: caller.id.clone(),
+            reason: reason.clone(),
+            at,
+        };
+        if !self.store.add_approval(&record)? {
+            return Err(ApiError::Conflict(format!(
+                "{} already approved action {id}; it needs a different person",
+                caller.agent
+            )));
+        }
+        let count = self.store.approvals(id)?.len() as u32;
+        self.audit("action.approved", Some(id), json!({ "operator": caller.agent, "token": caller.id, "reason": reason, "approvals": count, "needed": a.approvals_needed }))?;
+        if count >= a.approvals_needed {
+            let until = at + self.config.approval_ttl.as_secs() as i64;
+            if self
+                .store
+                .transition(id, ActionState::Held, ActionState::Approved, at, Some(until))?
+            {
+                self.audit("action.released", Some(id), json!({ "until": until }))?;
+            }
+        }
+        let a = self
+            .store
+            .action(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no action {id}")))?;
+        self.view(&a)
+    }
+
+    /// A human refuses a held action.
+    pub fn deny(&self, caller: &TokenRecord, id: &str, reason: Option<String>) -> Result<ActionView, ApiError> {
+        self.require_operator(caller)?;
+        let a = self
+            .store
+            .action(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no action {id}")))?;
+        if !self
+            .store
+            .transition(id, ActionState::Held, ActionState::Rejected, now(), None)?
+        {
+            return Err(ApiError::Conflict(format!(
+                "action {id} is {}, not held; nothing to deny",
+                a.state.as_str()
+            )));
+        }
+        self.audit(
+            "action.rejected",
+            Some(id),
+            json!({ "operator": caller.agent, "reason": reason }),
+        )?;
+        let a = self
+            .store
+            .action(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no action {id}")))?;
+        self.view(&a)
+    }
+
+    /// The audit log (operators only).
+    pub fn log(&self, caller: &TokenRecord, action: Option<&str>) -> Result<Vec<AuditEntry>, ApiError> {
+        self.require_operator(caller)?;
+        Ok(self.store.audit(action)?)
+    }
+}
+
+fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}

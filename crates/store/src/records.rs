@@ -1,0 +1,108 @@
+use serde::{Deserialize, Serialize};
+
+/// A token as stored: never the token itself, only its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Public identifier (the first characters after the prefix); safe to show.
+    pub id: String,
+    /// SHA-256 of the whole token, hex.
+    pub hash: String,
+    /// The agent (or, for operator tokens, the person) it was issued to.
+    pub agent: String,
+    pub operator: bool,
+    /// Environments it may reach; empty means all.
+    pub environments: Vec<String>,
+    /// Highest risk it may submit (`read`, `write`, `destructive`); None means any.
+    pub max_risk: Option<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl TokenRecord {
+    pub fn is_usable(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
+    }
+}
+
+/// Where an action is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionState {
+    /// Allowed by policy as submitted.
+    Allowed,
+    /// Refused by scope, credentials or policy.
+    Denied,
+    /// Waiting for human approval.
+    Held,
+    /// Approved; the agent may run it once before `until`.
+    Approved,
+    /// The approved action was let through (single use spent).
+    Consumed,
+    /// A human refused it.
+    Rejected,
+    /// Held or approved too long without being used.
+    Expired,
+}
+
+impl ActionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionState::Allowed => "allowed",
+            ActionState::Denied => "denied",
+            ActionState::Held => "held",
+            ActionState::Approved => "approved",
+            ActionState::Consumed => "consumed",
+            ActionState::Rejected => "rejected",
+            ActionState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActionState> {
+        Some(match s {
+            "allowed" => ActionState::Allowed,
+            "denied" => ActionState::Denied,
+            "held" => ActionState::Held,
+            "approved" => ActionState::Approved,
+            "consumed" => ActionState::Consumed,
+            "rejected" => ActionState::Rejected,
+            "expired" => ActionState::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// One action an agent submitted, with what Airlock made of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub id: String,
+    pub fingerprint: String,
+    pub agent: String,
+    pub token_id: String,
+    /// shell, sql, http, tool
+    pub kind: String,
+    /// The action as submitted, secrets redacted.
+    pub summary: String,
+    pub cwd: String,
+    pub source: String,
+    pub risk: String,
+    /// The full assessment, resolved resources and decision, as JSON.
+    pub detail: serde_json::Value,
+    pub approvals_needed: u32,
+    pub snapshot: bool,
+    pub state: ActionState,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// For held actions, when the hold lapses; for approved ones, when the approval does.
+    pub until: Option<i64>,
+}
+
+/// One operator's approval of one held action.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    pub action_id: String,
+    pub operator: String,
+    pub token_id: String,
+    pub reason: Option<String>,
+    pub at: i64,
+}

@@ -1,0 +1,472 @@
+//! The embedded store: one SQLite file in WAL mode, created 0600, migrated on open.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::audit::{entry_hash, GENESIS};
+use crate::{ActionRecord, ActionState, ApprovalRecord, AuditEntry, NewAudit, Store, StoreError, TokenRecord};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema
+    "CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        operator INTEGER NOT NULL,
+        environments TEXT NOT NULL,
+        max_risk TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+     );
+     CREATE TABLE actions (
+        id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        token_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        cwd TEXT NOT NULL,
+        source TEXT NOT NULL,
+        risk TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        approvals_needed INTEGER NOT NULL,
+        snapshot INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        until INTEGER
+     );
+     CREATE INDEX actions_fingerprint ON actions (fingerprint, state);
+     CREATE INDEX actions_state ON actions (state);
+     CREATE TABLE approvals (
+        action_id TEXT NOT NULL REFERENCES actions (id),
+        operator TEXT NOT NULL,
+        token_id TEXT NOT NULL,
+        reason TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (action_id, operator)
+     );
+     CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        action_id TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+     );
+     CREATE INDEX audit_action ON audit (action_id);",
+];
+
+/// SQLite-backed state.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file_err = |source| StoreError::File {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.exists() {
+            std::fs::create_dir_all(parent).map_err(file_err)?;
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700)).map_err(file_err)?;
+        }
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(file_err)?;
+    // An existing file keeps whatever mode it had; tighten it. SQLite gives the -wal and -shm files
+    // the database file's mode.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(file_err)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, mode 0600) and migrates the state file.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        create_private(path)?;
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Self::migrate(conn)
+    }
+
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        Self::migrate(Connection::open_in_memory()?)
+    }
+
+    fn migrate(mut conn: Connection) -> Result<SqliteStore, StoreError> {
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStore { conn: Mutex::new(conn) })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll back),
+        // so a poisoned lock is still safe to use.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let envs: String = r.get("environments")?;
+    Ok(TokenRecord {
+        id: r.get("id")?,
+        hash: r.get("hash")?,
+        agent: r.get("agent")?,
+        operator: r.get("operator")?,
+        environments: serde_json::from_str(&envs).unwrap_or_default(),
+        max_risk: r.get("max_risk")?,
+        created_at: r.get("created_at")?,
+        expires_at: r.get("expires_at")?,
+        revoked_at: r.get("revoked_at")?,
+    })
+}
+
+fn action_row(r: &Row<'_>) -> rusqlite::Result<ActionRecord> {
+    let detail: String = r.get("detail")?;
+    let state: String = r.get("state")?;
+    Ok(ActionRecord {
+        id: r.get("id")?,
+        fingerprint: r.get("fingerprint")?,
+        agent: r.get("agent")?,
+        token_id: r.get("token_id")?,
+        kind: r.get("kind")?,
+        summary: r.get("summary")?,
+        cwd: r.get("cwd")?,
+        source: r.get("source")?,
+        risk: r.get("risk")?,
+        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+        approvals_needed: r.get("approvals_needed")?,
+        snapshot: r.get("snapshot")?,
+        state: ActionState::parse(&state).unwrap_or(ActionState::Denied),
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        until: r.get("until")?,
+    })
+}
+
+fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let detail: String = r.get("detail")?;
+    Ok(AuditEntry {
+        seq: r.get("seq")?,
+        at: r.get("at")?,
+        kind: r.get("kind")?,
+        action_id: r.get("action_id")?,
+        // A detail that no longer parses was tampered with: keep its text so the hash check fails.
+        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+        prev_hash: r.get("prev_hash")?,
+        hash: r.get("hash")?,
+    })
+}
+
+fn states_sql(states: &[ActionState]) -> String {
+    states
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Store for SqliteStore {
+    fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
+        self.db().execute(
+            "INSERT INTO tokens (id, hash, agent, operator, environments, max_risk, created_at, expires_at, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                t.id,
+                t.hash,
+                t.agent,
+                t.operator,
+                serde_json::to_string(&t.environments).unwrap_or_else(|_| "[]".into()),
+                t.max_risk,
+                t.created_at,
+                t.expires_at,
+                t.revoked_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self
+            .db()
+            .query_row("SELECT * FROM tokens WHERE id = ?1", [id], token_row)
+            .optional()?)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT * FROM tokens ORDER BY created_at")?;
+        let rows = st.query_map([], token_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn revoke_token(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn insert_action(&self, a: &ActionRecord) -> Result<(), StoreError> {
+        self.db().execute(
+            "INSERT INTO actions (id, fingerprint, agent, token_id, kind, summary, cwd, source, risk, detail,
+                                  approvals_needed, snapshot, state, created_at, updated_at, until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                a.id,
+                a.fingerprint,
+                a.agent,
+                a.token_id,
+                a.kind,
+                a.summary,
+                a.cwd,
+                a.source,
+                a.risk,
+                a.detail.to_string(),
+                a.approvals_needed,
+                a.snapshot,
+                a.state.as_str(),
+                a.created_at,
+                a.updated_at,
+                a.until
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn action(&self, id: &str) -> Result<Option<ActionRecord>, StoreError> {
+        Ok(self
+            .db()
+            .query_row("SELECT * FROM actions WHERE id = ?1", [id], action_row)
+            .optional()?)
+    }
+
+    fn action_by_fingerprint(
+        &self,
+        fingerprint: &str,
+        states: &[ActionState],
+    ) -> Result<Option<ActionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM actions WHERE fingerprint = ?1 AND state IN ({}) ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            states_sql(states)
+        );
+        Ok(self.db().query_row(&sql, [fingerprint], action_row).optional()?)
+    }
+
+    fn actions_in(&self, states: &[ActionState]) -> Result<Vec<ActionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM actions WHERE state IN ({}) ORDER BY created_at, rowid",
+            states_sql(states)
+        );
+        let db = self.db();
+        let mut st = db.prepare(&sql)?;
+        let rows = st.query_map([], action_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn transition(
+        &self,
+        id: &str,
+        from: ActionState,
+        to: ActionState,
+        at: i64,
+        until: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE actions SET state = ?3, updated_at = ?4, until = ?5 WHERE id = ?1 AND state = ?2",
+            params![id, from.as_str(), to.as_str(), at, until],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn add_approval(&self, a: &ApprovalRecord) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "INSERT OR IGNORE INTO approvals (action_id, operator, token_id, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![a.action_id, a.operator, a.token_id, a.reason, a.at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn approvals(&self, action_id: &str) -> Result<Vec<ApprovalRecord>, StoreError> {
+        let db = self.db();
+        let mut st = db.prepare(
+            "SELECT action_id, operator, token_id, reason, at FROM approvals WHERE action_id = ?1 ORDER BY at",
+        )?;
+        let rows = st
+            .query_map([action_id], |r| {
+                Ok(ApprovalRecord {
+                    action_id: r.get(0)?,
+                    operator: r.get(1)?,
+                    token_id: r.get(2)?,
+                    reason: r.get(3)?,
+                    at: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn append_audit(&self, e: NewAudit) -> Result<AuditEntry, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let last: Option<(i64, String)> = tx
+            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let (seq, prev_hash) = match last {
+            Some((s, h)) => (s + 1, h),
+            None => (1, GENESIS.to_owned()),
+        };
+        let detail = serde_json::to_string(&e.detail).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let hash = entry_hash(&prev_hash, seq, e.at, &e.kind, e.action_id.as_deref(), &detail);
+        tx.execute(
+            "INSERT INTO audit (seq, at, kind, action_id, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![seq, e.at, e.kind, e.action_id, detail, prev_hash, hash],
+        )?;
+        tx.commit()?;
+        Ok(AuditEntry {
+            seq,
+            at: e.at,
+            kind: e.kind,
+            action_id: e.action_id,
+            detail: e.detail,
+            prev_hash,
+            hash,
+        })
+    }
+
+    fn audit(&self, action_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
+        let db = self.db();
+        let rows = match action_id {
+            Some(id) => {
+                let mut st = db.prepare("SELECT * FROM audit WHERE action_id = ?1 ORDER BY seq")?;
+                let r = st.query_map([id], audit_row)?.collect::<Result<Vec<_>, _>>()?;
+                r
+            }
+            None => {
+                let mut st = db.prepare("SELECT * FROM audit ORDER BY seq")?;
+                let r = st.query_map([], audit_row)?.collect::<Result<Vec<_>, _>>()?;
+                r
+            }
+        };
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify_chain;
+
+    fn entry(n: i64) -> NewAudit {
+        NewAudit {
+            at: n,
+            kind: "test".into(),
+            action_id: Some(format!("a{n}")),
+            detail: serde_json::json!({ "n": n }),
+        }
+    }
+
+    #[test]
+    fn the_chain_verifies_and_names_the_first_edited_entry() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        for n in 1..=5 {
+            s.append_audit(entry(n)).unwrap();
+        }
+        assert_eq!(verify_chain(&s.audit(None).unwrap()), Ok(5));
+        s.db()
+            .execute("UPDATE audit SET detail = '{\"n\":99}' WHERE seq = 3", [])
+            .unwrap();
+        assert_eq!(verify_chain(&s.audit(None).unwrap()).unwrap_err().seq, 3);
+    }
+
+    #[test]
+    fn removed_and_reordered_entries_are_found() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        for n in 1..=5 {
+            s.append_audit(entry(n)).unwrap();
+        }
+        s.db().execute("DELETE FROM audit WHERE seq = 2", []).unwrap();
+        assert_eq!(verify_chain(&s.audit(None).unwrap()).unwrap_err().seq, 2);
+        let s = SqliteStore::open_in_memory().unwrap();
+        for n in 1..=3 {
+            s.append_audit(entry(n)).unwrap();
+        }
+        s.db()
+            .execute("UPDATE audit SET seq = seq + 10 WHERE seq = 2", [])
+            .unwrap();
+        s.db().execute("UPDATE audit SET seq = 2 WHERE seq = 3", []).unwrap();
+        s.db().execute("UPDATE audit SET seq = 3 WHERE seq = 12", []).unwrap();
+        assert!(verify_chain(&s.audit(None).unwrap()).is_err());
+    }
+
+    #[test]
+    fn transitions_are_compare_and_set() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        let a = ActionRecord {
+            id: "abc".into(),
+            fingerprint: "f".into(),
+            agent: "claude".into(),
+            token_id: "t".into(),
+            kind: "shell".into(),
+            summary: "rm -rf x".into(),
+            cwd: "/".into(),
+            source: "test".into(),
+            risk: "destructive".into(),
+            detail: serde_json::json!({}),
+            approvals_needed: 1,
+            snapshot: true,
+            state: ActionState::Approved,
+            created_at: 1,
+            updated_at: 1,
+            until: Some(100),
+        };
+        s.insert_action(&a).unwrap();
+        assert!(s
+            .transition("abc", ActionState::Approved, ActionState::Consumed, 2, None)
+            .unwrap());
+        assert!(!s
+            .transition("abc", ActionState::Approved, ActionState::Consumed, 3, None)
+            .unwrap());
+    }
+
+    #[test]
+    fn state_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("airlock-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("state.db");
+        let s = SqliteStore::open(&path).unwrap();
+        s.append_audit(entry(1)).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700);
+        drop(s);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
