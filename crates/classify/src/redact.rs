@@ -117,6 +117,28 @@ fn redact_pairs(word: &str) -> String {
     out
 }
 
+/// Masks known token formats inside a longer word (`https://ghp_…@github.com/x`).
+fn mask_embedded_tokens(word: &str) -> String {
+    let mut out = word.to_owned();
+    for prefix in TOKEN_PREFIXES {
+        let mut from = 0;
+        while let Some(pos) = out[from..].find(prefix).map(|p| p + from) {
+            let end = out[pos..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .map_or(out.len(), |e| pos + e);
+            let candidate = out[pos..end].to_owned();
+            if looks_like_token(&candidate) {
+                let masked = mask(&candidate);
+                out.replace_range(pos..end, &masked);
+                from = pos + masked.len();
+            } else {
+                from = pos + prefix.len();
+            }
+        }
+    }
+    out
+}
+
 /// Returns `text` with every recognisable secret masked.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -134,7 +156,7 @@ pub fn redact(text: &str) -> String {
         } else if looks_like_token(&w) {
             mask(w.trim_matches(['\'', '"']))
         } else {
-            redact_pairs(&redact_userinfo(&w))
+            mask_embedded_tokens(&redact_pairs(&redact_userinfo(&w)))
         };
         // The next word is a secret after `--password`, `Bearer`, `Basic`, `Authorization:`.
         if SECRET_FLAGS.contains(&lower.as_str()) || lower == "bearer" || lower == "basic" || lower == "token" {
@@ -172,6 +194,10 @@ mod tests {
             ),
             ("aws configure set aws_secret_access_key=wJalrXUtnFEMI", "wJalrXUtnFEMI"),
             ("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+            (
+                "git clone https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/a/b",
+                "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+            ),
         ];
         for (text, secret) in cases {
             let r = redact(text);

@@ -50,6 +50,7 @@ macro_rules! pack_tests {
 }
 
 pack_tests!(
+    airlock_cli,
     aws,
     azure,
     backup,

@@ -93,6 +93,9 @@ fn agent_editing_its_own_hook_settings_is_destructive() {
         "rm -rf .cursor",
         "mv .gemini/settings.json /tmp/",
         "pkill -f 'airlock serve'",
+        "airlock approve abcd2345",
+        "AIRLOCK_TOKEN=x airlock token create --agent me --operator",
+        "airlock uninstall claude-code",
     ] {
         assert_eq!(shell(cmd).risk, Risk::Destructive, "{cmd}");
     }

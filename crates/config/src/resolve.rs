@@ -89,6 +89,15 @@ impl<'a> Resolver<'a> {
                         );
                     }
                 }
+                TargetKind::Process if t.value.to_ascii_lowercase().contains("airlock") => push(
+                    &mut out,
+                    Resolved {
+                        name: "airlock".into(),
+                        kind: "airlock".into(),
+                        environment: self.config.defaults.local_environment.clone(),
+                        via: "the action stops or administers Airlock itself".into(),
+                    },
+                ),
                 k if is_local_kind(k) => {}
                 TargetKind::Table | TargetKind::Schema | TargetKind::Port | TargetKind::Url => {}
                 _ => remote_objects.push(t),

@@ -70,7 +70,7 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
         }
     }
     let name = basename(&program.text);
-    if process_control(name, args, &summary, ctx) {
+    if process_control(name, args, &summary, ctx) || airlock_admin(name, args, &summary, ctx) {
         return Stream::Opaque;
     }
     match name {
@@ -193,6 +193,26 @@ fn process_control(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -
         Risk::Destructive,
         summary,
         "stops Airlock itself; with Airlock down nothing would be checked",
+    );
+    true
+}
+
+/// Airlock's own administration (`airlock approve`, `airlock token create`…) is for humans: an agent
+/// running it would approve its own actions or mint itself credentials.
+fn airlock_admin(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
+    const ADMIN: [&str; 6] = ["approve", "deny", "token", "install", "uninstall", "init"];
+    let sub = args.iter().find(|a| !a.text.starts_with('-')).map(|a| a.text.as_str());
+    if name != "airlock" || !sub.is_some_and(|s| ADMIN.contains(&s)) {
+        return false;
+    }
+    ctx.target(TargetKind::Process, "airlock");
+    ctx.op(
+        Risk::Destructive,
+        summary,
+        format!(
+            "`airlock {}` administers Airlock itself; only a human may run it",
+            sub.unwrap_or_default()
+        ),
     );
     true
 }

@@ -1,0 +1,498 @@
+//! The control plane end to end: a real `airlock serve` on a unix socket in a temp dir, real
+//! SQLite state, the real hook path for each agent, and real approvals.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_airlock");
+
+struct Instance {
+    dir: PathBuf,
+    config: PathBuf,
+    server: Option<Child>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn unique(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "airlock-cp-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ))
+}
+
+impl Instance {
+    fn new(name: &str, server_extra: &str) -> Instance {
+        let dir = unique(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("work/staging")).unwrap();
+        std::fs::create_dir_all(dir.join("work/prod")).unwrap();
+        // The instance's own directory is protected: the agent's work lives beside it, not in it.
+        std::fs::create_dir_all(dir.join("airlock")).unwrap();
+        let config = dir.join("airlock/airlock.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"\"\nsocket = \"airlock.sock\"\n{server_extra}\n\n[[environment]]\nname = \"production\"\nhosts = [\"*.prod.internal\"]\npaths = [\"{prod}\"]\n\n[[environment]]\nname = \"staging\"\nhosts = [\"*.staging.internal\"]\npaths = [\"{staging}\"]\n",
+                prod = dir.join("work/prod").display(),
+                staging = dir.join("work/staging").display()
+            ),
+        )
+        .unwrap();
+        Instance {
+            dir,
+            config,
+            server: None,
+        }
+    }
+
+    fn start(&mut self) {
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.server = Some(child);
+        let socket = self.dir.join("airlock/airlock.sock");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !socket.exists() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.server.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .env_remove("AIRLOCK_TOKEN")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(s) = stdin {
+            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    }
+
+    fn token(&self, agent: &str, extra: &[&str]) -> PathBuf {
+        let mut args = vec!["token", "create", "--agent", agent];
+        args.extend_from_slice(extra);
+        let out = self.run(&args, None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let path = self
+            .dir
+            .join(format!("{agent}-{}.token", extra.join("").replace(['-', '/'], "")));
+        std::fs::write(&path, &out.stdout).unwrap();
+        path
+    }
+
+    fn hook(&self, agent: &str, token: &Path, payload: &Value) -> Output {
+        self.run(
+            &["hook", agent, "--token-file", &token.display().to_string()],
+            Some(&payload.to_string()),
+        )
+    }
+
+    /// Runs a command through the Claude Code hook; returns (decision, reason, approval id).
+    fn claude(&self, token: &Path, command: &str, cwd: &Path) -> (String, String, Option<String>) {
+        let payload = json!({"session_id": "t", "transcript_path": "/dev/null", "cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": command}});
+        let out = self.hook("claude-code", token, &payload);
+        assert_eq!(out.status.code(), Some(0));
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+        let decision = v["hookSpecificOutput"]["permissionDecision"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let reason = v["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let id = reason
+            .split("(id ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .map(str::to_owned);
+        (decision, reason, id)
+    }
+
+    fn approve(&self, operator: &Path, id: &str) -> Output {
+        self.run(&["approve", id, "--token-file", &operator.display().to_string()], None)
+    }
+
+    fn staging(&self) -> PathBuf {
+        self.dir.join("work/staging")
+    }
+}
+
+#[test]
+fn every_agents_hook_format_in_and_out() {
+    let mut inst = Instance::new("formats", "");
+    inst.start();
+    let agent = inst.token("fixture-agent", &[]);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hooks");
+    let mut checked = 0;
+    for agent_dir in std::fs::read_dir(&root).unwrap() {
+        let agent_dir = agent_dir.unwrap().path();
+        let name = agent_dir.file_name().unwrap().to_string_lossy().into_owned();
+        for fixture in std::fs::read_dir(&agent_dir).unwrap() {
+            let fixture = fixture.unwrap().path();
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
+            let expect = v["expect"].as_str().unwrap();
+            let out = inst.hook(&name, &agent, &v["input"]);
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            let got = match name.as_str() {
+                "claude-code" => {
+                    let o: Value = serde_json::from_str(&stdout).unwrap();
+                    assert_eq!(o["hookSpecificOutput"]["hookEventName"], "PreToolUse");
+                    assert!(o["hookSpecificOutput"]["permissionDecisionReason"].is_string());
+                    assert_eq!(out.status.code(), Some(0));
+                    o["hookSpecificOutput"]["permissionDecision"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                }
+                "cursor" => {
+                    let o: Value = serde_json::from_str(&stdout).unwrap();
+                    assert!(o["agent_message"].is_string() && o["user_message"].is_string());
+                    o["permission"].as_str().unwrap().to_owned()
+                }
+                "codex" => match out.status.code() {
+                    Some(0) => {
+                        assert_eq!(stdout.trim(), "{}");
+                        "allow".into()
+                    }
+                    Some(2) => {
+                        assert!(stderr.contains("Airlock"), "{stderr}");
+                        "deny".into()
+                    }
+                    other => panic!("codex hook exited {other:?}"),
+                },
+                "gemini" => {
+                    let o: Value = serde_json::from_str(&stdout).unwrap();
+                    if o["decision"] == "deny" {
+                        assert!(o["reason"].as_str().unwrap().contains("Airlock"));
+                    }
+                    o["decision"].as_str().unwrap().to_owned()
+                }
+                other => panic!("unexpected fixture dir {other}"),
+            };
+            assert_eq!(got, expect, "{}: {stdout} {stderr}", fixture.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 14);
+}
+
+#[test]
+fn approval_lets_the_same_action_through_exactly_once() {
+    let mut inst = Instance::new("once", "");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let cmd = format!("rm -rf {}/cache", inst.staging().display());
+    let (d, reason, id) = inst.claude(&agent, &cmd, &inst.staging());
+    assert_eq!(d, "deny");
+    assert!(
+        reason.contains("airlock approve") && reason.contains("Do not look for another way"),
+        "{reason}"
+    );
+    let id = id.unwrap();
+    // Asking again before approval returns the same hold, not a new one.
+    assert_eq!(
+        inst.claude(&agent, &cmd, &inst.staging()).2.as_deref(),
+        Some(id.as_str())
+    );
+    assert!(inst.approve(&alice, &id).status.success());
+    assert_eq!(inst.claude(&agent, &cmd, &inst.staging()).0, "allow");
+    let (d, _, again) = inst.claude(&agent, &cmd, &inst.staging());
+    assert_eq!(d, "deny");
+    assert_ne!(again.unwrap(), id, "a spent approval must not be reused");
+}
+
+#[test]
+fn nobody_approves_their_own_action_and_agents_cannot_approve() {
+    let mut inst = Instance::new("self", "");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let (_, _, id) = inst.claude(&agent, "rm -rf old", &inst.staging());
+    let out = inst.approve(&agent, &id.unwrap());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("operator token"));
+    // An operator's own request cannot be approved with the same token.
+    let (_, _, own) = inst.claude(&alice, "rm -rf older", &inst.staging());
+    let out = inst.approve(&alice, &own.unwrap());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("someone else must approve"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_approval_binds_to_the_command_the_directory_and_the_agent() {
+    let mut inst = Instance::new("bind", "");
+    inst.start();
+    let claude = inst.token("claude", &[]);
+    let cursor = inst.token("cursor", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let cmd = "rm -rf build";
+    let (_, _, id) = inst.claude(&claude, cmd, &inst.staging());
+    assert!(inst.approve(&alice, &id.unwrap()).status.success());
+    let other_dir = inst.dir.join("work");
+    assert_eq!(
+        inst.claude(&claude, "rm -rf build2", &inst.staging()).0,
+        "deny",
+        "changed command"
+    );
+    assert_eq!(inst.claude(&claude, cmd, &other_dir).0, "deny", "changed cwd");
+    assert_eq!(inst.claude(&cursor, cmd, &inst.staging()).0, "deny", "changed agent");
+    assert_eq!(
+        inst.claude(&claude, cmd, &inst.staging()).0,
+        "allow",
+        "the approved one still works once"
+    );
+}
+
+#[test]
+fn approvals_expire() {
+    let mut inst = Instance::new("expiry", "approval_ttl = \"1s\"");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let (_, _, id) = inst.claude(&agent, "rm -rf tmpdata", &inst.staging());
+    assert!(inst.approve(&alice, &id.unwrap()).status.success());
+    std::thread::sleep(Duration::from_millis(2200));
+    assert_eq!(inst.claude(&agent, "rm -rf tmpdata", &inst.staging()).0, "deny");
+}
+
+#[test]
+fn production_needs_two_different_people() {
+    let mut inst = Instance::new("twoperson", "");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let bob = inst.token("bob", &["--operator"]);
+    let cmd = "psql -h db.prod.internal -d shop -c 'DROP TABLE users'";
+    let (_, reason, id) = inst.claude(&agent, cmd, &inst.staging());
+    assert!(reason.contains("2 different humans"), "{reason}");
+    let id = id.unwrap();
+    assert!(inst.approve(&alice, &id).status.success());
+    assert_eq!(
+        inst.claude(&agent, cmd, &inst.staging()).0,
+        "deny",
+        "one approval is not enough"
+    );
+    let twice = inst.approve(&alice, &id);
+    assert!(!twice.status.success() && String::from_utf8_lossy(&twice.stderr).contains("different person"));
+    assert!(inst.approve(&bob, &id).status.success());
+    assert_eq!(inst.claude(&agent, cmd, &inst.staging()).0, "allow");
+}
+
+#[test]
+fn a_staging_token_never_reaches_production() {
+    let mut inst = Instance::new("scope", "");
+    inst.start();
+    let staging = inst.token("ci", &["--env", "staging"]);
+    let (d, reason, _) = inst.claude(
+        &staging,
+        "psql -h db.prod.internal -d shop -c 'SELECT 1'",
+        &inst.staging(),
+    );
+    assert_eq!(d, "deny");
+    assert!(
+        reason.contains("may reach staging only") && reason.contains("production"),
+        "{reason}"
+    );
+    assert_eq!(
+        inst.claude(
+            &staging,
+            "psql -h db.staging.internal -d shop -c 'SELECT 1'",
+            &inst.staging()
+        )
+        .0,
+        "allow"
+    );
+}
+
+#[test]
+fn a_foreign_credential_is_refused_by_kind_never_by_value() {
+    let mut inst = Instance::new("cred", "");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let secret = "ghp_0123456789abcdefghijklmnopqrstuvwxyz";
+    let (d, reason, _) = inst.claude(
+        &agent,
+        &format!("git clone https://{secret}@github.com/acme/app"),
+        &inst.staging(),
+    );
+    assert_eq!(d, "deny");
+    assert!(reason.contains("GitHub personal access token"), "{reason}");
+    assert!(!reason.contains(secret));
+    let log = inst.run(&["log", "--json"], None);
+    assert!(
+        !String::from_utf8_lossy(&log.stdout).contains(secret),
+        "the secret reached the audit log"
+    );
+}
+
+#[test]
+fn without_a_server_the_hook_refuses() {
+    let inst = Instance::new("down", "");
+    let agent = inst.token("claude", &[]);
+    let (d, reason, _) = inst.claude(&agent, "ls", &inst.staging());
+    assert_eq!(d, "deny");
+    assert!(
+        reason.contains("fails closed") && reason.contains("airlock serve"),
+        "{reason}"
+    );
+    // Garbage input is a refusal too, in the agent's format.
+    let out = inst.run(
+        &["hook", "cursor", "--token-file", &agent.display().to_string()],
+        Some("not json"),
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["permission"], "deny");
+}
+
+#[test]
+fn an_edited_audit_entry_fails_verification_and_is_named() {
+    let mut inst = Instance::new("audit", "");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    for cmd in ["ls", "rm -rf x", "git status"] {
+        inst.claude(&agent, cmd, &inst.staging());
+    }
+    inst.stop();
+    let ok = inst.run(&["log", "--verify"], None);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let db = rusqlite::Connection::open(inst.dir.join("airlock/state.db")).unwrap();
+    db.execute(
+        "UPDATE audit SET detail = replace(detail, 'rm -rf x', 'rm -rf y') WHERE seq = 3",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let bad = inst.run(&["log", "--verify"], None);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("entry 3") && err.contains("edited"), "{err}");
+}
+
+#[test]
+fn install_merges_into_existing_settings_and_is_idempotent() {
+    let inst = Instance::new("install", "");
+    let project = inst.dir.join("project");
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    let existing = json!({"model": "opus", "permissions": {"allow": ["Bash(ls:*)"]}, "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "my-linter"}]}]}});
+    std::fs::write(project.join(".claude/settings.json"), existing.to_string()).unwrap();
+    let p = project.display().to_string();
+    assert!(inst
+        .run(&["install", "claude-code", "--project", &p], None)
+        .status
+        .success());
+    let once = std::fs::read_to_string(project.join(".claude/settings.json")).unwrap();
+    assert!(inst
+        .run(&["install", "claude-code", "--project", &p], None)
+        .status
+        .success());
+    let twice: Value =
+        serde_json::from_str(&std::fs::read_to_string(project.join(".claude/settings.json")).unwrap()).unwrap();
+    let once: Value = serde_json::from_str(&once).unwrap();
+    assert_eq!(once["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        twice["hooks"]["PreToolUse"].as_array().unwrap().len(),
+        2,
+        "installing twice adds nothing"
+    );
+    assert_eq!(twice["permissions"], existing["permissions"]);
+    let command = twice["hooks"]["PreToolUse"][1]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        command.contains("hook claude-code") && command.contains("--token-file"),
+        "{command}"
+    );
+    assert!(inst
+        .run(&["uninstall", "claude-code", "--project", &p], None)
+        .status
+        .success());
+    let back: Value =
+        serde_json::from_str(&std::fs::read_to_string(project.join(".claude/settings.json")).unwrap()).unwrap();
+    assert_eq!(back, existing);
+}
+
+#[test]
+fn the_incident_demo_runs_and_stops_what_it_should() {
+    let out = Command::new(BIN).arg("demo").env("NO_COLOR", "1").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Summary") && text.contains("DENY") && text.contains("HELD"));
+}
+
+#[test]
+fn policy_explain_shows_environment_decision_and_policies() {
+    let inst = Instance::new("explain", "");
+    let out = inst.run(
+        &["policy", "explain", "sql", "DROP TABLE users", "--agent", "claude"],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("unknown") && text.contains("ASK (2 approvals)") && text.contains("destructive-in-production"),
+        "{text}"
+    );
+    let check = inst.run(&["policy", "check"], None);
+    assert!(check.status.success());
+    let bad = inst.dir.join("bad.cedar");
+    std::fs::write(
+        &bad,
+        "permit(principal, action, resource) when { resource.enviroment == \"x\" };",
+    )
+    .unwrap();
+    let out = inst.run(&["policy", "check", &bad.display().to_string()], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("enviroment"));
+}
+
+#[test]
+fn unknown_config_keys_name_the_key_and_line() {
+    let inst = Instance::new("badconfig", "");
+    std::fs::write(&inst.config, "[server]\nlisten = \"\"\nsoket = \"x\"\n").unwrap();
+    let out = inst.run(&["token", "list"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("soket") && err.contains("line 3"), "{err}");
+}
