@@ -190,6 +190,18 @@ impl Config {
         let approval_ttl =
             parse_duration(&file.server.approval_ttl).map_err(|e| format!("server.approval_ttl: {e}"))?;
         let hold_ttl = parse_duration(&file.server.hold_ttl).map_err(|e| format!("server.hold_ttl: {e}"))?;
+        let listen = file.server.listen.trim();
+        if !listen.is_empty() {
+            let host = listen
+                .rsplit_once(':')
+                .map_or(listen, |(h, _)| h)
+                .trim_matches(['[', ']']);
+            if !(host == "localhost" || host == "::1" || host.starts_with("127.")) {
+                return Err(format!(
+                    "server.listen = {listen:?}: the API has no TLS and must stay on loopback (127.0.0.1 or ::1); use server.socket for local-only access"
+                ));
+            }
+        }
         let mut names = Vec::new();
         for e in &file.environment {
             if e.name.is_empty() || e.name == "unknown" {
@@ -287,6 +299,9 @@ mod tests {
         let err = Config::parse(inline_password, Path::new("/")).unwrap_err();
         assert!(err.contains("password") && !err.contains("hunter2"), "{err}");
         assert!(Config::parse("[[environment]]\nname = \"unknown\"", Path::new("/")).is_err());
+        assert!(Config::parse("[server]\nlisten = \"0.0.0.0:7457\"", Path::new("/"))
+            .unwrap_err()
+            .contains("loopback"));
     }
 
     #[test]
