@@ -1,0 +1,118 @@
+//! Writing chunks: dedup against everything the vault holds, pack new ones, then record them in an
+//! index file. Packs are written before the index that names them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::Sealer;
+use crate::{Backend, VaultError};
+
+/// Where a chunk lives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Location {
+    pub pack: String,
+    pub offset: u64,
+    pub length: u64,
+    pub raw: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct IndexEntry {
+    pub id: String,
+    #[serde(flatten)]
+    pub at: Location,
+}
+
+const PACK_TARGET: usize = 16 * 1024 * 1024;
+
+pub(crate) fn random_id() -> Result<String, VaultError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| VaultError::Random(e.to_string()))?;
+    Ok(crate::manifest::hex(&b))
+}
+
+/// Collects new chunks of one snapshot.
+pub(crate) struct ChunkWriter<'a> {
+    backend: &'a dyn Backend,
+    sealer: &'a Sealer,
+    known: &'a Mutex<HashMap<String, Location>>,
+    pack_id: String,
+    pack: Vec<u8>,
+    in_pack: Vec<IndexEntry>,
+    written: Vec<IndexEntry>,
+    pub stored: u64,
+}
+
+impl<'a> ChunkWriter<'a> {
+    pub(crate) fn new(
+        backend: &'a dyn Backend,
+        sealer: &'a Sealer,
+        known: &'a Mutex<HashMap<String, Location>>,
+    ) -> Result<Self, VaultError> {
+        Ok(ChunkWriter {
+            backend,
+            sealer,
+            known,
+            pack_id: random_id()?,
+            pack: Vec::new(),
+            in_pack: Vec::new(),
+            written: Vec::new(),
+            stored: 0,
+        })
+    }
+
+    /// Stores a chunk unless the vault already has it; returns its id.
+    pub(crate) fn add(&mut self, data: &[u8]) -> Result<String, VaultError> {
+        let id = self.sealer.chunk_id(data);
+        let seen = self.known.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id)
+            || self.in_pack.iter().any(|e| e.id == id)
+            || self.written.iter().any(|e| e.id == id);
+        if seen {
+            return Ok(id);
+        }
+        let sealed = self.sealer.seal(data, true)?;
+        let at = Location {
+            pack: self.pack_id.clone(),
+            offset: self.pack.len() as u64,
+            length: sealed.len() as u64,
+            raw: data.len() as u64,
+        };
+        self.stored += sealed.len() as u64;
+        self.pack.extend_from_slice(&sealed);
+        self.in_pack.push(IndexEntry { id: id.clone(), at });
+        if self.pack.len() >= PACK_TARGET {
+            self.flush_pack()?;
+        }
+        Ok(id)
+    }
+
+    fn flush_pack(&mut self) -> Result<(), VaultError> {
+        if self.pack.is_empty() {
+            return Ok(());
+        }
+        self.backend.put(&format!("packs/{}", self.pack_id), &self.pack)?;
+        self.written.append(&mut self.in_pack);
+        self.pack.clear();
+        self.pack_id = random_id()?;
+        Ok(())
+    }
+
+    /// Writes the last pack, then the index naming every new chunk; after this the chunks are
+    /// durable and known.
+    pub(crate) fn finish(mut self) -> Result<u64, VaultError> {
+        self.flush_pack()?;
+        if !self.written.is_empty() {
+            let json = serde_json::to_vec(&self.written).map_err(|e| VaultError::Invalid(e.to_string()))?;
+            let sealed = self.sealer.seal(&json, true)?;
+            self.stored += sealed.len() as u64;
+            self.backend.put(&format!("index/{}", random_id()?), &sealed)?;
+            let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+            for e in self.written {
+                known.insert(e.id, e.at);
+            }
+        }
+        Ok(self.stored)
+    }
+}

@@ -1,0 +1,59 @@
+//! Sealing: zstd, then XChaCha20-Poly1305 with a random 24-byte nonce, which is stored in front.
+
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+use crate::VaultError;
+
+pub(crate) struct Sealer {
+    cipher: XChaCha20Poly1305,
+    id_key: [u8; 32],
+}
+
+impl Sealer {
+    pub(crate) fn new(key: &crate::Key) -> Sealer {
+        Sealer {
+            cipher: XChaCha20Poly1305::new(&key.derive("encryption").into()),
+            id_key: key.derive("chunk id"),
+        }
+    }
+
+    /// The id of a chunk: a keyed hash, so ids reveal nothing about content to whoever lacks the key.
+    pub(crate) fn chunk_id(&self, data: &[u8]) -> String {
+        blake3::keyed_hash(&self.id_key, data).to_hex().to_string()
+    }
+
+    pub(crate) fn seal(&self, plain: &[u8], compress: bool) -> Result<Vec<u8>, VaultError> {
+        let body = if compress {
+            zstd::bulk::compress(plain, 3).map_err(|e| VaultError::Invalid(format!("compression failed: {e}")))?
+        } else {
+            plain.to_vec()
+        };
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce).map_err(|e| VaultError::Random(e.to_string()))?;
+        let sealed = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), body.as_slice())
+            .map_err(|_| VaultError::Invalid("encryption failed".into()))?;
+        let mut out = Vec::with_capacity(24 + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens a sealed blob; `what` names it in the error when it fails authentication.
+    pub(crate) fn open(&self, blob: &[u8], decompress_to: Option<usize>, what: &str) -> Result<Vec<u8>, VaultError> {
+        if blob.len() < 24 + 16 {
+            return Err(VaultError::Corrupt(what.to_owned()));
+        }
+        let (nonce, sealed) = blob.split_at(24);
+        let body = self
+            .cipher
+            .decrypt(XNonce::from_slice(nonce), sealed)
+            .map_err(|_| VaultError::Corrupt(what.to_owned()))?;
+        match decompress_to {
+            Some(n) => zstd::bulk::decompress(&body, n).map_err(|_| VaultError::Corrupt(what.to_owned())),
+            None => Ok(body),
+        }
+    }
+}
