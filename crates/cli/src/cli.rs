@@ -47,6 +47,61 @@ pub enum Command {
     Install(InstallArgs),
     /// Remove Airlock's hook from an agent's settings.
     Uninstall(InstallArgs),
+    /// List the vault's snapshots.
+    Snapshots(SnapshotsArgs),
+    /// Restore one snapshot, to where it came from or elsewhere.
+    Restore(RestoreArgs),
+    /// Put back everything an action's snapshots captured.
+    Undo(UndoArgs),
+    /// Check or prune the vault.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotsArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The snapshot's id (from `airlock snapshots`).
+    pub id: String,
+    /// Restore here instead of the original location.
+    #[arg(long, value_name = "PATH")]
+    pub to: Option<PathBuf>,
+    /// Overwrite data that exists there now.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The action's id (as held, approved and run).
+    pub action: String,
+    /// Restore beside the originals, into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    /// Overwrite data that changed since the snapshot.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Check the vault's structure; with --read-data, decrypt and re-hash every chunk.
+    Check {
+        #[arg(long)]
+        read_data: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete snapshots beyond the newest N per resource (locked ones always stay), then unused packs.
+    Prune {
+        #[arg(long, default_value_t = 10)]
+        keep_last: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -154,6 +209,9 @@ pub struct AuthArgs {
 pub struct DecideArgs {
     /// The held action's id.
     pub id: String,
+    /// Approve even though some targets are too large to snapshot (they cannot be undone).
+    #[arg(long)]
+    pub without_snapshot: bool,
     /// Why (kept in the audit log).
     #[arg(long)]
     pub reason: Option<String>,

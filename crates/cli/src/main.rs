@@ -29,6 +29,10 @@ fn main() {
         },
         cli::Command::Install(args) => commands::install::run(config, args),
         cli::Command::Uninstall(args) => commands::install::remove(config, args),
+        cli::Command::Snapshots(args) => commands::vault::snapshots(config, args),
+        cli::Command::Restore(args) => commands::vault::restore(config, args),
+        cli::Command::Undo(args) => commands::vault::undo(config, args),
+        cli::Command::Vault(cmd) => commands::vault::run(config, cmd),
     };
     std::process::exit(exit::code(result));
 }

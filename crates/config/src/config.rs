@@ -64,6 +64,49 @@ impl Default for ServerConfig {
     }
 }
 
+/// `[vault]`: where snapshots go before destructive actions run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultConfig {
+    /// The vault directory (relative to the config's directory).
+    #[serde(default = "default_vault_dir")]
+    pub dir: PathBuf,
+    /// The key file, created 0600 on first use. `AIRLOCK_VAULT_KEY` (64 hex characters) overrides it.
+    /// Losing the key means losing the vault.
+    #[serde(default = "default_key_file")]
+    pub key_file: PathBuf,
+    /// Paths larger than this are not snapshotted; the approver must acknowledge that.
+    #[serde(default = "default_max_snapshot")]
+    pub max_snapshot_bytes: u64,
+    /// How long a snapshot taken before an action is locked against deletion.
+    #[serde(default = "default_retention")]
+    pub retention: String,
+}
+
+fn default_vault_dir() -> PathBuf {
+    PathBuf::from("vault")
+}
+fn default_key_file() -> PathBuf {
+    PathBuf::from("vault.key")
+}
+fn default_max_snapshot() -> u64 {
+    1024 * 1024 * 1024
+}
+fn default_retention() -> String {
+    "7d".to_owned()
+}
+
+impl Default for VaultConfig {
+    fn default() -> VaultConfig {
+        VaultConfig {
+            dir: default_vault_dir(),
+            key_file: default_key_file(),
+            max_snapshot_bytes: default_max_snapshot(),
+            retention: default_retention(),
+        }
+    }
+}
+
 /// `[defaults]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +190,8 @@ struct File {
     #[serde(default)]
     defaults: Defaults,
     #[serde(default)]
+    vault: VaultConfig,
+    #[serde(default)]
     environment: Vec<EnvironmentConfig>,
     #[serde(default)]
     resource: Vec<ResourceConfig>,
@@ -160,11 +205,13 @@ pub struct Config {
     pub dir: PathBuf,
     pub server: ServerConfig,
     pub defaults: Defaults,
+    pub vault: VaultConfig,
     pub environments: Vec<EnvironmentConfig>,
     pub resources: Vec<ResourceConfig>,
     pub agents: Vec<AgentConfig>,
     pub approval_ttl: Duration,
     pub hold_ttl: Duration,
+    pub retention: Duration,
 }
 
 impl Config {
@@ -190,6 +237,7 @@ impl Config {
         let approval_ttl =
             parse_duration(&file.server.approval_ttl).map_err(|e| format!("server.approval_ttl: {e}"))?;
         let hold_ttl = parse_duration(&file.server.hold_ttl).map_err(|e| format!("server.hold_ttl: {e}"))?;
+        let retention = parse_duration(&file.vault.retention).map_err(|e| format!("vault.retention: {e}"))?;
         let listen = file.server.listen.trim();
         if !listen.is_empty() {
             let host = listen
@@ -233,11 +281,13 @@ impl Config {
             dir: dir.to_path_buf(),
             server: file.server,
             defaults: file.defaults,
+            vault: file.vault,
             environments: file.environment,
             resources: file.resource,
             agents: file.agent,
             approval_ttl,
             hold_ttl,
+            retention,
         })
     }
 

@@ -23,7 +23,9 @@ mod duration;
 mod resolve;
 mod starter;
 
-pub use config::{AgentConfig, Config, ConfigError, Defaults, EnvironmentConfig, ResourceConfig, ServerConfig};
+pub use config::{
+    AgentConfig, Config, ConfigError, Defaults, EnvironmentConfig, ResourceConfig, ServerConfig, VaultConfig,
+};
 pub use discover::{discover, user_config_dir, Discovered};
 pub use duration::parse_duration;
 pub use resolve::{Resolved, Resolver};

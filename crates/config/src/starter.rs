@@ -17,6 +17,16 @@ policy = "policy.cedar"
 approval_ttl = "15m"
 hold_ttl = "24h"
 
+[vault]
+# Snapshots taken before approved destructive actions. The key file is created (mode 0600) on first
+# use; AIRLOCK_VAULT_KEY (64 hex characters) overrides it. Losing the key means losing the vault.
+dir = "vault"
+key_file = "vault.key"
+# Paths larger than this are not snapshotted; the approver must acknowledge that explicitly.
+max_snapshot_bytes = 1073741824
+# Snapshots taken before an action cannot be deleted for this long.
+retention = "7d"
+
 [defaults]
 # The environment of local paths that no [[environment]] claims.
 local_environment = "development"

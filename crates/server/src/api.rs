@@ -52,6 +52,9 @@ pub struct SubmitResponse {
 pub struct ApproveRequest {
     #[serde(default)]
     pub reason: Option<String>,
+    /// Acknowledges that some targets are too large to snapshot and will not be copied.
+    #[serde(default)]
+    pub without_snapshot: bool,
 }
 
 /// A stored action as operators see it.
@@ -70,6 +73,10 @@ pub struct ActionView {
     pub approvals_needed: u32,
     pub approved_by: Vec<String>,
     pub snapshot: bool,
+    /// What a snapshot will copy before the action runs, and what it will not.
+    pub snapshot_plan: Option<crate::Plan>,
+    /// Snapshots taken before it ran.
+    pub snapshots: Vec<String>,
     pub created_at: i64,
     pub until: Option<i64>,
 }

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::api::{ActionView, Evaluation, SubmitRequest, SubmitResponse};
 use crate::ids::{action_id, constant_time_eq, digest, now};
+use crate::snapshots::{plan, Plan, VaultSlot};
 use crate::{ApiError, FsWorld};
 
 /// The control plane of one Airlock instance.
@@ -22,6 +23,7 @@ pub struct Airlock {
     policy: Policy,
     store: Arc<dyn Store>,
     airlock_paths: Vec<PathBuf>,
+    vault: VaultSlot,
 }
 
 fn risk_rank(r: &str) -> u8 {
@@ -59,7 +61,13 @@ impl Airlock {
         };
         let state = config.state_path().map_err(ApiError::Internal)?;
         let store = SqliteStore::open(&state)?;
-        let mut airlock_paths = vec![config.dir.clone(), state.clone()];
+        let vault = VaultSlot::new(&config);
+        let mut airlock_paths = vec![
+            config.dir.clone(),
+            state.clone(),
+            vault.dir().to_path_buf(),
+            vault.key_file().to_path_buf(),
+        ];
         if let Some(p) = config.policy_path() {
             airlock_paths.push(p);
         }
@@ -68,11 +76,40 @@ impl Airlock {
             policy,
             store: Arc::new(store),
             airlock_paths,
+            vault,
         })
     }
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The instance's vault (created with a new key file on first use).
+    pub fn vault(&self) -> Result<&airlock_vault::Vault, ApiError> {
+        self.vault
+            .get()
+            .map_err(|e| ApiError::Internal(format!("the vault: {e}")))
+    }
+
+    /// Takes the planned snapshots; the ids, or why it failed (then the action must not run).
+    fn take_snapshots(&self, action_id: &str, plan: &Plan) -> Result<Vec<String>, String> {
+        if plan.items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let vault = self.vault.get()?;
+        let lock = Some(now() + self.config.retention.as_secs() as i64);
+        let mut ids = Vec::new();
+        for item in &plan.items {
+            let path = Path::new(&item.path);
+            let snap = if item.kind == "sqlite" {
+                vault.snapshot_sqlite(path, &item.path, Some(action_id), lock)
+            } else {
+                vault.snapshot_path(path, &item.path, Some(action_id), lock)
+            }
+            .map_err(|e| format!("the snapshot of {} failed: {e}", item.path))?;
+            ids.push(snap.id);
+        }
+        Ok(ids)
     }
 
     fn audit(&self, kind: &str, action_id: Option<&str>, detail: serde_json::Value) -> Result<AuditEntry, ApiError> {
@@ -293,6 +330,40 @@ impl Airlock {
                         .transition(&a.id, ActionState::Approved, ActionState::Consumed, at, None)?
                     {
                         let by: Vec<String> = self.store.approvals(&a.id)?.into_iter().map(|x| x.operator).collect();
+                        let mut snapshot_note = String::new();
+                        if a.snapshot {
+                            let planned: Plan =
+                                serde_json::from_value(a.detail["snapshot_plan"].clone()).unwrap_or_default();
+                            match self.take_snapshots(&a.id, &planned) {
+                                Ok(ids) => {
+                                    self.store.set_snapshots(&a.id, &ids)?;
+                                    self.audit("action.snapshotted", Some(&a.id), json!({ "snapshots": ids, "not_copied": planned.over_cap, "no_source": planned.uncovered }))?;
+                                    if !ids.is_empty() {
+                                        snapshot_note = format!(
+                                            " Snapshot{} {} taken first; `airlock undo {}` restores it.",
+                                            if ids.len() > 1 { "s" } else { "" },
+                                            ids.join(", "),
+                                            a.id
+                                        );
+                                    }
+                                }
+                                Err(why) => {
+                                    self.audit("action.snapshot_failed", Some(&a.id), json!({ "why": why }))?;
+                                    return Ok(SubmitResponse {
+                                        id: a.id.clone(),
+                                        decision: "deny".into(),
+                                        risk,
+                                        summary,
+                                        reasons: vec![why.clone()],
+                                        environments: envs,
+                                        approvals_needed: approvals,
+                                        approvals: by.len() as u32,
+                                        snapshot: true,
+                                        message: format!("Airlock refused this approved action because the snapshot that must precede it failed: {why}. Tell the user; do not run it another way."),
+                                    });
+                                }
+                            }
+                        }
                         self.audit(
                             "action.consumed",
                             Some(&a.id),
@@ -308,7 +379,11 @@ impl Airlock {
                             approvals_needed: approvals,
                             approvals: by.len() as u32,
                             snapshot: ev.decision.snapshot,
-                            message: format!("Approved by {} (approval {}); allowed this once.", by.join(", "), a.id),
+                            message: format!(
+                                "Approved by {} (approval {}); allowed this once.{snapshot_note}",
+                                by.join(", "),
+                                a.id
+                            ),
                         });
                     }
                 } else {
@@ -352,11 +427,19 @@ impl Airlock {
                 Some(at + self.config.hold_ttl.as_secs() as i64),
             ),
         };
+        let snapshot_plan = (state == ActionState::Held && ev.decision.snapshot).then(|| {
+            plan(
+                &ev.assessment,
+                &self.airlock_paths,
+                self.config.vault.max_snapshot_bytes,
+            )
+        });
         let detail = json!({
             "assessment": ev.assessment,
             "resolved": ev.resolved,
             "decision": ev.decision,
             "credentials": ev.credentials,
+            "snapshot_plan": snapshot_plan,
         });
         let record = ActionRecord {
             id: id.clone(),
@@ -375,6 +458,7 @@ impl Airlock {
             created_at: at,
             updated_at: at,
             until,
+            snapshots: Vec::new(),
         };
         self.store.insert_action(&record)?;
         self.audit(
@@ -491,6 +575,8 @@ impl Airlock {
             approvals_needed: a.approvals_needed,
             approved_by,
             snapshot: a.snapshot,
+            snapshot_plan: serde_json::from_value(a.detail["snapshot_plan"].clone()).ok(),
+            snapshots: a.snapshots.clone(),
             created_at: a.created_at,
             until: a.until,
         })
@@ -527,7 +613,13 @@ impl Airlock {
 
     /// Records one operator's approval; the action becomes usable once enough distinct operators
     /// approved, for `approval_ttl`.
-    pub fn approve(&self, caller: &TokenRecord, id: &str, reason: Option<String>) -> Result<ActionView, ApiError> {
+    pub fn approve(
+        &self,
+        caller: &TokenRecord,
+        id: &str,
+        reason: Option<String>,
+        without_snapshot: bool,
+    ) -> Result<ActionView, ApiError> {
         self.require_operator(caller)?;
         let at = now();
         let a = self
@@ -559,6 +651,18 @@ impl Airlock {
                 a.agent
             )));
         }
+        let planned: Plan = serde_json::from_value(a.detail["snapshot_plan"].clone()).unwrap_or_default();
+        if !planned.over_cap.is_empty() && !without_snapshot {
+            let big: Vec<String> = planned
+                .over_cap
+                .iter()
+                .map(|i| format!("{} ({} bytes)", i.path, i.bytes))
+                .collect();
+            return Err(ApiError::Conflict(format!(
+                "no snapshot will be taken of {}: larger than vault.max_snapshot_bytes. If you accept that it cannot be undone, approve with --without-snapshot",
+                big.join(", ")
+            )));
+        }
         let record = ApprovalRecord {
             action_id: id.to_owned(),
             operator: caller.agent.clone(),
@@ -573,7 +677,7 @@ impl Airlock {
             )));
         }
         let count = self.store.approvals(id)?.len() as u32;
-        self.audit("action.approved", Some(id), json!({ "operator": caller.agent, "token": caller.id, "reason": reason, "approvals": count, "needed": a.approvals_needed }))?;
+        self.audit("action.approved", Some(id), json!({ "operator": caller.agent, "token": caller.id, "reason": reason, "approvals": count, "needed": a.approvals_needed, "without_snapshot": without_snapshot }))?;
         if count >= a.approvals_needed {
             let until = at + self.config.approval_ttl.as_secs() as i64;
             if self

@@ -155,7 +155,7 @@ fn route(airlock: &Airlock, request: &mut Request) -> Result<serde_json::Value, 
         (Method::Get, ["v1", "pending"]) => to_json(airlock.pending(&caller)?),
         (Method::Post, ["v1", "actions", id, "approve"]) => {
             let req: ApproveRequest = body(request)?;
-            to_json(airlock.approve(&caller, id, req.reason)?)
+            to_json(airlock.approve(&caller, id, req.reason, req.without_snapshot)?)
         }
         (Method::Post, ["v1", "actions", id, "deny"]) => {
             let req: ApproveRequest = body(request)?;

@@ -21,6 +21,7 @@ mod core;
 mod error;
 mod http;
 mod ids;
+mod snapshots;
 mod world;
 
 pub use api::{ActionView, ApproveRequest, Evaluation, SubmitRequest, SubmitResponse};
@@ -29,4 +30,5 @@ pub use core::Airlock;
 pub use error::ApiError;
 pub use http::{serve, ServeHandle};
 pub use ids::now;
+pub use snapshots::{Plan, PlanItem, VaultSlot};
 pub use world::FsWorld;

@@ -52,6 +52,9 @@ pub trait Store: Send + Sync {
         until: Option<i64>,
     ) -> Result<bool, StoreError>;
 
+    /// Records the vault snapshots taken before the action ran.
+    fn set_snapshots(&self, id: &str, snapshots: &[String]) -> Result<(), StoreError>;
+
     /// Records an approval; false when this operator already approved the action.
     fn add_approval(&self, a: &ApprovalRecord) -> Result<bool, StoreError>;
     fn approvals(&self, action_id: &str) -> Result<Vec<ApprovalRecord>, StoreError>;

@@ -95,6 +95,9 @@ pub struct ActionRecord {
     pub updated_at: i64,
     /// For held actions, when the hold lapses; for approved ones, when the approval does.
     pub until: Option<i64>,
+    /// Vault snapshots taken before it ran (what `airlock undo` restores).
+    #[serde(default)]
+    pub snapshots: Vec<String>,
 }
 
 /// One operator's approval of one held action.

@@ -59,6 +59,8 @@ const MIGRATIONS: &[&str] = &[
         hash TEXT NOT NULL
      );
      CREATE INDEX audit_action ON audit (action_id);",
+    // 2: the vault snapshots taken before an action ran
+    "ALTER TABLE actions ADD COLUMN snapshots TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// SQLite-backed state.
@@ -163,6 +165,7 @@ fn action_row(r: &Row<'_>) -> rusqlite::Result<ActionRecord> {
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
         until: r.get("until")?,
+        snapshots: serde_json::from_str(&r.get::<_, String>("snapshots")?).unwrap_or_default(),
     })
 }
 
@@ -300,6 +303,13 @@ impl Store for SqliteStore {
             params![id, from.as_str(), to.as_str(), at, until],
         )?;
         Ok(n == 1)
+    }
+
+    fn set_snapshots(&self, id: &str, snapshots: &[String]) -> Result<(), StoreError> {
+        let json = serde_json::to_string(snapshots).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.db()
+            .execute("UPDATE actions SET snapshots = ?2 WHERE id = ?1", params![id, json])?;
+        Ok(())
     }
 
     fn add_approval(&self, a: &ApprovalRecord) -> Result<bool, StoreError> {
@@ -444,6 +454,7 @@ mod tests {
             created_at: 1,
             updated_at: 1,
             until: Some(100),
+            snapshots: Vec::new(),
         };
         s.insert_action(&a).unwrap();
         assert!(s

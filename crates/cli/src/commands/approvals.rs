@@ -71,7 +71,7 @@ pub fn decide(config: Option<&Path>, args: DecideArgs, approve: bool) -> Result<
         .call(
             "POST",
             &format!("/v1/actions/{}/{verb}", args.id),
-            Some(&json!({ "reason": args.reason })),
+            Some(&json!({ "reason": args.reason, "without_snapshot": args.without_snapshot })),
         )
         .map_err(|e| anyhow!("{e}"))?;
     if args.json {

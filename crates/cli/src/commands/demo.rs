@@ -125,6 +125,40 @@ impl Demo {
     }
 }
 
+/// Some files with distinct content, returned as (relative path, bytes).
+fn fill_uploads(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    std::fs::create_dir_all(dir.join("2026/11"))?;
+    for (i, name) in [
+        "invoice-1041.pdf",
+        "2026/11/receipt-77.png",
+        "2026/11/contract.txt",
+        "avatar.jpg",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body: Vec<u8> = (0..2048 + i * 517).map(|n| ((n * 31 + i * 7) % 251) as u8).collect();
+        std::fs::write(dir.join(name), body)?;
+    }
+    read_tree(dir)
+}
+
+fn read_tree(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p)? {
+                stack.push(e?.path());
+            }
+        } else {
+            out.push((p.strip_prefix(dir)?.to_path_buf(), std::fs::read(&p)?));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
     for word in text.split_whitespace() {
@@ -344,6 +378,45 @@ fn replay(dir: &Path) -> Result<()> {
         &app,
         "HELD",
     )?;
+    println!("\nNow the recovery half. The task also needs the staging uploads cleared:");
+    let uploads = dir.join("staging/uploads");
+    let originals = fill_uploads(&uploads)?;
+    let rm = format!("rm -rf {}", uploads.display());
+    let held = demo
+        .agent_runs(&agent, "clear the staging uploads", &rm, &app, "HELD")?
+        .ok_or_else(|| anyhow!("the uploads deletion got no approval id"))?;
+    demo.human(&[
+        "approve",
+        &held,
+        "--reason",
+        "clearing staging uploads",
+        "--token-file",
+        &alice.display().to_string(),
+    ])?;
+    demo.agent_runs(
+        &agent,
+        "the approved deletion, retried (snapshot first)",
+        &rm,
+        &app,
+        "ALLOW",
+    )?;
+    // The agent's tool now really runs the command.
+    std::fs::remove_dir_all(&uploads)?;
+    println!("  (the agent's shell ran it: {} is gone)", uploads.display());
+    println!("\nIt turns out the uploads were needed after all. One command puts them back:");
+    demo.human(&["undo", &held])?;
+    let restored = read_tree(&uploads)?;
+    if restored == originals {
+        println!("    verified: all {} files are back, byte for byte.", restored.len());
+    } else {
+        demo.failures.push("undo did not restore the uploads exactly".into());
+    }
+    demo.rows.push((
+        "undo of the approved deletion".into(),
+        "UNDONE".into(),
+        format!("{} files restored from the vault and verified", restored.len()),
+    ));
+    demo.human(&["vault", "check", "--read-data"])?;
     demo.human(&["log", "--verify"])?;
 
     println!("\nSummary");

@@ -1,0 +1,166 @@
+//! `airlock snapshots`, `restore`, `undo`, `vault check`, `vault prune`: local administration of
+//! this instance's vault.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Result};
+
+use crate::cli::{RestoreArgs, SnapshotsArgs, UndoArgs, VaultCommand};
+use crate::context::{open_local, when};
+
+fn size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+pub fn snapshots(config: Option<&Path>, args: SnapshotsArgs) -> Result<()> {
+    let airlock = open_local(config)?;
+    let list = airlock
+        .vault()
+        .map_err(|e| anyhow!("{e}"))?
+        .snapshots()
+        .map_err(|e| anyhow!("{e}"))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&list)?);
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("The vault holds no snapshots yet.");
+    }
+    for s in list {
+        println!(
+            "{}  {}  {:<6} {:>10} ({} stored)  {} files  {}{}{}",
+            s.id,
+            when(s.created_at),
+            format!("{:?}", s.source).to_lowercase(),
+            size(s.bytes),
+            size(s.stored),
+            s.files,
+            s.origin,
+            s.action_id.map(|a| format!("  action {a}")).unwrap_or_default(),
+            s.locked_until
+                .map(|u| format!("  locked until {}", when(u)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub fn restore(config: Option<&Path>, args: RestoreArgs) -> Result<()> {
+    let airlock = open_local(config)?;
+    let vault = airlock.vault().map_err(|e| anyhow!("{e}"))?;
+    let target = vault
+        .restore_path(&args.id, args.to.as_deref(), args.force)
+        .map_err(|e| anyhow!("{e}"))?;
+    println!("Restored snapshot {} to {}.", args.id, target.display());
+    Ok(())
+}
+
+pub fn undo(config: Option<&Path>, args: UndoArgs) -> Result<()> {
+    let airlock = open_local(config)?;
+    let action = airlock
+        .store()
+        .action(&args.action)
+        .map_err(|e| anyhow!("{e}"))?
+        .ok_or_else(|| {
+            anyhow!(
+                "no action {} (its id is in the hold message and in `airlock log`)",
+                args.action
+            )
+        })?;
+    if action.snapshots.is_empty() {
+        bail!(
+            "action {} has no snapshot to restore ({}); nothing Airlock copied can undo it",
+            action.id,
+            if action.snapshot {
+                "it was not run, or its targets could not be copied"
+            } else {
+                "its policy did not require one"
+            }
+        );
+    }
+    let vault = airlock.vault().map_err(|e| anyhow!("{e}"))?;
+    for id in &action.snapshots {
+        let snap = vault.snapshot(id).map_err(|e| anyhow!("{e}"))?;
+        let to = args
+            .to
+            .as_ref()
+            .map(|dir| dir.join(Path::new(&snap.origin).file_name().unwrap_or_default()));
+        let target = vault
+            .restore_path(id, to.as_deref(), args.force)
+            .map_err(|e| anyhow!("{e}"))?;
+        println!("Restored {} (snapshot {id}) to {}.", snap.origin, target.display());
+    }
+    airlock
+        .store()
+        .append_audit(airlock_store::NewAudit {
+            at: airlock_server::now(),
+            kind: "action.undone".into(),
+            action_id: Some(action.id.clone()),
+            detail: serde_json::json!({ "snapshots": action.snapshots, "to": args.to, "force": args.force }),
+        })
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+pub fn run(config: Option<&Path>, cmd: VaultCommand) -> Result<()> {
+    let airlock = open_local(config)?;
+    let vault = airlock.vault().map_err(|e| anyhow!("{e}"))?;
+    match cmd {
+        VaultCommand::Check { read_data, json } => {
+            let report = vault.check(read_data).map_err(|e| anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "{} snapshots, {} packs, {} chunks{}.",
+                    report.snapshots,
+                    report.packs,
+                    report.chunks,
+                    if read_data {
+                        format!(", {} chunks decrypted and re-hashed", report.chunks_read)
+                    } else {
+                        String::new()
+                    }
+                );
+                for p in &report.problems {
+                    println!("problem: {p}");
+                }
+            }
+            if report.problems.is_empty() {
+                Ok(())
+            } else {
+                bail!("the vault check found {} problem(s)", report.problems.len())
+            }
+        }
+        VaultCommand::Prune { keep_last } => {
+            let all = vault.snapshots().map_err(|e| anyhow!("{e}"))?;
+            let mut newest: HashMap<String, Vec<String>> = HashMap::new();
+            for s in all.iter().rev() {
+                newest.entry(s.origin.clone()).or_default().push(s.id.clone());
+            }
+            let keep = |s: &airlock_vault::SnapshotSummary| {
+                newest
+                    .get(&s.origin)
+                    .is_some_and(|ids| ids.iter().take(keep_last).any(|i| i == &s.id))
+            };
+            let deleted = vault.prune(&keep).map_err(|e| anyhow!("{e}"))?;
+            println!(
+                "Pruned {} snapshot(s); locked ones and the newest {keep_last} per location stay.",
+                deleted.len()
+            );
+            Ok(())
+        }
+    }
+}

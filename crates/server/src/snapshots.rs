@@ -1,0 +1,160 @@
+//! Snapshots before destructive actions: planned when an action is held (so the approver sees what
+//! will and will not be copied), taken when the approved action is let through. If a snapshot fails,
+//! the action does not run.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use airlock_classify::{Assessment, TargetKind};
+use airlock_config::Config;
+use airlock_vault::{Key, LocalBackend, Vault};
+use serde::{Deserialize, Serialize};
+
+/// One thing a snapshot will copy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanItem {
+    pub path: String,
+    /// `path` or `sqlite`.
+    pub kind: String,
+    pub bytes: u64,
+}
+
+/// What will be copied before the action runs, and what will not (and why).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub items: Vec<PlanItem>,
+    /// Paths above the size cap: no snapshot; the approver must acknowledge it.
+    pub over_cap: Vec<PlanItem>,
+    /// Targets no source can copy yet (remote APIs, databases without a source).
+    pub uncovered: Vec<String>,
+}
+
+fn du(path: &Path, cap: u64) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+        if m.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+        } else if m.is_file() {
+            total += m.len();
+        }
+        if total > cap {
+            break;
+        }
+    }
+    total
+}
+
+fn is_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == b"SQLite format 3\0"
+}
+
+/// Plans the snapshots for an action's targets.
+pub fn plan(assessment: &Assessment, protected: &[PathBuf], cap: u64) -> Plan {
+    let mut plan = Plan::default();
+    for t in &assessment.targets {
+        match t.kind {
+            TargetKind::Path => {
+                let p = Path::new(&t.value);
+                if !p.is_absolute()
+                    || std::fs::symlink_metadata(p).is_err()
+                    || protected.iter().any(|a| p.starts_with(a) || a.starts_with(p))
+                {
+                    continue;
+                }
+                // A parent already planned covers its children.
+                if plan.items.iter().chain(&plan.over_cap).any(|i| p.starts_with(&i.path)) {
+                    continue;
+                }
+                let bytes = du(p, cap);
+                let kind = if std::fs::metadata(p).is_ok_and(|m| m.is_file()) && is_sqlite(p) {
+                    "sqlite"
+                } else {
+                    "path"
+                };
+                let item = PlanItem {
+                    path: t.value.clone(),
+                    kind: kind.into(),
+                    bytes,
+                };
+                if bytes > cap {
+                    plan.over_cap.push(item);
+                } else {
+                    plan.items.push(item);
+                }
+            }
+            TargetKind::Table
+            | TargetKind::Database
+            | TargetKind::Schema
+            | TargetKind::Volume
+            | TargetKind::Bucket
+            | TargetKind::Object => {
+                plan.uncovered.push(t.to_string());
+            }
+            _ => {}
+        }
+    }
+    plan
+}
+
+/// The instance's vault, opened (or created, with a new key file) on first use.
+pub struct VaultSlot {
+    dir: PathBuf,
+    key_file: PathBuf,
+    cell: OnceLock<Result<Vault, String>>,
+}
+
+impl VaultSlot {
+    pub fn new(config: &Config) -> VaultSlot {
+        VaultSlot {
+            dir: config.path(&config.vault.dir),
+            key_file: config.path(&config.vault.key_file),
+            cell: OnceLock::new(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn key_file(&self) -> &Path {
+        &self.key_file
+    }
+
+    pub fn get(&self) -> Result<&Vault, String> {
+        self.cell
+            .get_or_init(|| open_vault(&self.dir, &self.key_file))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+fn open_vault(dir: &Path, key_file: &Path) -> Result<Vault, String> {
+    let exists = dir.join("config").exists();
+    let key = match std::env::var("AIRLOCK_VAULT_KEY") {
+        Ok(hex) if !hex.trim().is_empty() => Key::from_hex(&hex).map_err(|e| format!("AIRLOCK_VAULT_KEY: {e}"))?,
+        _ if key_file.exists() => Key::load(key_file).map_err(|e| e.to_string())?,
+        _ if exists => {
+            return Err(format!(
+                "the vault at {} exists but its key file {} is missing; without the key the vault cannot be read",
+                dir.display(),
+                key_file.display()
+            ))
+        }
+        _ => Key::create_file(key_file).map_err(|e| e.to_string())?,
+    };
+    let backend = LocalBackend::new(dir).map_err(|e| e.to_string())?;
+    if exists {
+        Vault::open(backend, key).map_err(|e| e.to_string())
+    } else {
+        Vault::create(backend, key).map_err(|e| e.to_string())
+    }
+}
