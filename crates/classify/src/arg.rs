@@ -7,6 +7,9 @@ pub(crate) struct Arg {
     pub dynamic: bool,
     /// The word is an unquoted glob pattern (`*.log`).
     pub glob: bool,
+    /// The word holds an unquoted variable the walk knows the value of: the shell splits it into
+    /// several words (`CMD="git clean -fdx"; $CMD`).
+    pub split: bool,
 }
 
 impl Arg {
@@ -15,6 +18,7 @@ impl Arg {
             text: text.into(),
             dynamic: false,
             glob: false,
+            split: false,
         }
     }
 

@@ -16,6 +16,8 @@ pub(crate) struct Ctx<'a> {
     depth: usize,
     work: usize,
     pub found: Findings,
+    /// Shell variables assigned literal values earlier in the same command line.
+    pub vars: std::collections::HashMap<String, String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -33,6 +35,7 @@ impl<'a> Ctx<'a> {
             depth: 0,
             work: 0,
             found: Findings::default(),
+            vars: std::collections::HashMap::new(),
         }
     }
 

@@ -131,3 +131,18 @@ fn cd_changes_where_relative_targets_resolve() {
     let a = shell("cd /srv/app && rm -rf uploads");
     assert!(a.has_target(TargetKind::Path, "/srv/app/uploads"));
 }
+
+#[test]
+fn variables_assigned_then_used_are_followed() {
+    assert_eq!(shell("CMD=\"git clean -fdx\"; $CMD").risk, Risk::Destructive);
+    let a = shell("D=/srv/data; rm -rf \"$D\"");
+    assert!(a.has_target(TargetKind::Path, "/srv/data"));
+    assert_eq!(shell("X=$(date); echo $X").risk, Risk::Read);
+}
+
+#[test]
+fn a_remote_delete_with_a_variable_id_is_still_destructive() {
+    let a = shell("while read -r id; do curl -s -X DELETE \"https://api.acme.io/v1/items/$id\"; done < ids.txt");
+    assert_eq!(a.risk, Risk::Destructive);
+    assert_eq!(shell("curl -s \"https://api.acme.io/v1/items/$id\"").risk, Risk::Read);
+}

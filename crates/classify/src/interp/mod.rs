@@ -57,6 +57,18 @@ pub(crate) fn scan(code: &str, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
         return;
     };
     let toks = lex(code, lang);
+    // `p = '.gemini/settings.json'` then `open(p, 'w')`: simple literal assignments are followed.
+    let mut vars: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for w in toks.windows(4) {
+        if let [Tok::Name(n), Tok::Punct('='), Tok::Str { text, dynamic: false }, next] = w {
+            if !matches!(next, Tok::Punct('=')) && !n.contains('.') {
+                vars.insert(n.trim_start_matches('$').to_owned(), text.clone());
+            }
+        }
+    }
+    if let [.., Tok::Name(n), Tok::Punct('='), Tok::Str { text, dynamic: false }] = toks.as_slice() {
+        vars.insert(n.trim_start_matches('$').to_owned(), text.clone());
+    }
     let mut matched = false;
     for (i, tok) in toks.iter().enumerate() {
         if !ctx.tick() {
@@ -84,7 +96,10 @@ pub(crate) fn scan(code: &str, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
                     command_document(&toks[i + 1..], packs, lang, name, summary, ctx);
                     continue;
                 }
-                let arg = first_arg(&toks[i + 1..]);
+                let arg = match first_arg(&toks[i + 1..]) {
+                    FirstArg::Dynamic => literal_var(&toks[i + 1..], &vars).unwrap_or(FirstArg::Dynamic),
+                    other => other,
+                };
                 apply(api, name, arg, lang, summary, ctx);
             }
             _ => {}
@@ -210,6 +225,21 @@ fn shell_string(text: &str, dynamic: bool, summary: &str, ctx: &mut Ctx<'_>) {
         );
     } else {
         crate::shell::classify_nested(text, "interpreter shell call", ctx);
+    }
+}
+
+/// A first argument that is a variable holding a literal (`open(p, 'w')` after `p = '...'`).
+fn literal_var(toks: &[Tok], vars: &std::collections::HashMap<String, String>) -> Option<FirstArg> {
+    let rest = if toks.first() == Some(&Tok::Punct('(')) {
+        &toks[1..]
+    } else {
+        toks
+    };
+    match (rest.first(), rest.get(1)) {
+        (Some(Tok::Name(n)), Some(Tok::Punct(',' | ')' | ';')) | None) => vars
+            .get(n.trim_start_matches('$'))
+            .map(|v| FirstArg::Literal(v.clone())),
+        _ => None,
     }
 }
 

@@ -538,6 +538,7 @@ fn find(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
                                 text: "{}".into(),
                                 dynamic: true,
                                 glob: false,
+                                split: false,
                             }
                         } else {
                             a.clone()

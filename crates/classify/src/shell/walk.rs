@@ -225,8 +225,35 @@ fn simple(s: &SimpleCommand, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
     for it in s.suffix.iter().flat_map(|p| p.0.iter()) {
         item(it, false, &mut words, &mut assignments, &mut stdin, ctx);
     }
+    // A known variable expanded unquoted becomes several words, as the shell would split it.
+    if words.iter().any(|w| w.split) {
+        words = words
+            .into_iter()
+            .flat_map(|w| {
+                if w.split {
+                    w.text
+                        .split_whitespace()
+                        .map(|t| Arg {
+                            text: t.to_owned(),
+                            split: false,
+                            ..w.clone()
+                        })
+                        .collect::<Vec<_>>()
+                } else {
+                    vec![w]
+                }
+            })
+            .collect();
+    }
     if words.is_empty() {
         // Only assignments and redirections (`X=1`, `> file`): their effects were recorded above.
+        for (name, value) in &assignments {
+            if value.dynamic {
+                ctx.vars.remove(name);
+            } else {
+                ctx.vars.insert(name.clone(), value.text.clone());
+            }
+        }
         if assignments.is_empty() {
             ctx.op(Risk::Read, "(redirection only)", "no program runs");
         } else {

@@ -22,6 +22,7 @@ pub(crate) fn expand(raw: &str, ctx: &mut Ctx<'_>) -> Arg {
             text: raw.to_owned(),
             dynamic: true,
             glob: false,
+            split: false,
         },
     }
 }
@@ -41,6 +42,7 @@ pub(crate) fn expand_heredoc(raw: &str, expands: bool, ctx: &mut Ctx<'_>) -> Arg
             text: raw.to_owned(),
             dynamic: true,
             glob: false,
+            split: false,
         },
     }
 }
@@ -71,6 +73,10 @@ fn append_pieces(raw: &str, pieces: &[WordPieceWithSource], quoted: bool, arg: &
                 }
             }
             WordPiece::TildeExpansion(_) => arg.text.push_str(source(raw, p)),
+            WordPiece::ParameterExpansion(_) if known_var(source(raw, p), ctx).is_some() => {
+                arg.text.push_str(&known_var(source(raw, p), ctx).unwrap_or_default());
+                arg.split |= !quoted;
+            }
             WordPiece::ParameterExpansion(_) | WordPiece::ArithmeticExpression(_) => {
                 arg.dynamic = true;
                 arg.text.push_str(source(raw, p));
@@ -85,6 +91,22 @@ fn append_pieces(raw: &str, pieces: &[WordPieceWithSource], quoted: bool, arg: &
                 }
             }
         }
+    }
+}
+
+/// The value of `$NAME` or `${NAME}` when the walk saw `NAME=literal` earlier.
+fn known_var(src: &str, ctx: &Ctx<'_>) -> Option<String> {
+    let name = src
+        .strip_prefix("${")
+        .and_then(|s| s.strip_suffix('}'))
+        .or_else(|| src.strip_prefix('$'))?;
+    let simple = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if simple {
+        ctx.vars.get(name).cloned()
+    } else {
+        None
     }
 }
 
