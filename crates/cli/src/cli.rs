@@ -56,6 +56,20 @@ pub enum Command {
     /// Check or prune the vault.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Scheduled backups of [[backup]] resources.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take the configured backups now (all, or one resource's).
+    Run {
+        /// A [[backup]] resource name.
+        resource: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

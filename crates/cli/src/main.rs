@@ -33,6 +33,7 @@ fn main() {
         cli::Command::Restore(args) => commands::vault::restore(config, args),
         cli::Command::Undo(args) => commands::vault::undo(config, args),
         cli::Command::Vault(cmd) => commands::vault::run(config, cmd),
+        cli::Command::Backup(cmd) => commands::vault::backup(config, cmd),
     };
     std::process::exit(exit::code(result));
 }

@@ -496,3 +496,156 @@ fn unknown_config_keys_name_the_key_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("soket") && err.contains("line 3"), "{err}");
 }
+
+/// Pseudo-random bytes that do not compress.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn snapshots(inst: &Instance) -> Vec<Value> {
+    let out = inst.run(&["snapshots", "--json"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn an_approved_deletion_is_snapshotted_and_undone_through_the_hook_path() {
+    let mut inst = Instance::new("undo", "");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let data = inst.staging().join("data");
+    std::fs::create_dir_all(data.join("nested")).unwrap();
+    std::fs::write(data.join("a.csv"), "1,2,3\n").unwrap();
+    std::fs::write(data.join("nested/b.bin"), noise(300_000, 3)).unwrap();
+    let cmd = format!("rm -rf {}", data.display());
+    let (_, _, id) = inst.claude(&agent, &cmd, &inst.staging());
+    let id = id.unwrap();
+    assert!(inst.approve(&alice, &id).status.success());
+    let (d, reason, _) = inst.claude(&agent, &cmd, &inst.staging());
+    assert_eq!(d, "allow");
+    assert!(
+        reason.contains("Snapshot") && reason.contains("airlock undo"),
+        "{reason}"
+    );
+    std::fs::remove_dir_all(&data).unwrap();
+    let out = inst.run(&["undo", &id], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(data.join("a.csv")).unwrap(), "1,2,3\n");
+    assert_eq!(std::fs::read(data.join("nested/b.bin")).unwrap(), noise(300_000, 3));
+    // The data is back: undoing again would clobber it, so it is refused unless forced.
+    let again = inst.run(&["undo", &id], None);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert!(inst.run(&["undo", &id, "--force"], None).status.success());
+    let check = inst.run(&["vault", "check", "--read-data"], None);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+}
+
+#[test]
+fn a_target_above_the_size_cap_needs_an_explicit_acknowledgement() {
+    let mut inst = Instance::new("cap", "\n[vault]\nmax_snapshot_bytes = 1000");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let big = inst.staging().join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    std::fs::write(big.join("f"), vec![7u8; 5000]).unwrap();
+    let cmd = format!("rm -rf {}", big.display());
+    let (_, _, id) = inst.claude(&agent, &cmd, &inst.staging());
+    let id = id.unwrap();
+    let pending = inst.run(
+        &["pending", "--json", "--token-file", &alice.display().to_string()],
+        None,
+    );
+    let list: Value = serde_json::from_slice(&pending.stdout).unwrap();
+    assert_eq!(list[0]["snapshot_plan"]["over_cap"][0]["bytes"], 5000, "{list}");
+    let refused = inst.approve(&alice, &id);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--without-snapshot"));
+    let ok = inst.run(
+        &[
+            "approve",
+            &id,
+            "--without-snapshot",
+            "--token-file",
+            &alice.display().to_string(),
+        ],
+        None,
+    );
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(inst.claude(&agent, &cmd, &inst.staging()).0, "allow");
+    assert!(snapshots(&inst).is_empty());
+}
+
+fn backup_config(inst_dir_hint: &str) -> String {
+    format!("\n[[resource]]\nname = \"bulk\"\nkind = \"path\"\nenvironment = \"staging\"\npath = \"{inst_dir_hint}\"\n\n[[backup]]\nresource = \"bulk\"\ninterval = \"1h\"\nkeep = {{ last = 5 }}")
+}
+
+#[test]
+fn a_second_backup_of_unchanged_data_adds_under_one_percent() {
+    let dir = unique("dedup-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..3 {
+        std::fs::write(dir.join(format!("f{i}")), noise(4 * 1024 * 1024, i + 11)).unwrap();
+    }
+    let inst = Instance::new("dedup", &backup_config(&dir.display().to_string()));
+    assert!(inst.run(&["backup", "run"], None).status.success());
+    assert!(inst.run(&["backup", "run", "bulk"], None).status.success());
+    let snaps = snapshots(&inst);
+    assert_eq!(snaps.len(), 2);
+    let bytes = snaps[1]["bytes"].as_u64().unwrap();
+    let stored = snaps[1]["stored"].as_u64().unwrap();
+    assert!(
+        (stored as f64) < bytes as f64 * 0.01,
+        "second backup stored {stored} of {bytes}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_snapshot_killed_midway_leaves_a_valid_vault_and_no_listed_snapshot() {
+    let dir = unique("crash-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..12 {
+        std::fs::write(dir.join(format!("f{i}")), noise(16 * 1024 * 1024, i + 1)).unwrap();
+    }
+    let inst = Instance::new("crash", &backup_config(&dir.display().to_string()));
+    // The vault exists before the crash (the first backup of a small resource would do the same).
+    assert!(inst.run(&["vault", "check"], None).status.success());
+    let mut child = Command::new(BIN)
+        .args(["backup", "run", "--config"])
+        .arg(&inst.config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let packs = inst.dir.join("airlock/vault/packs");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_dir(&packs).map(|d| d.count()).unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline, "no pack was written");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the backup finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(snapshots(&inst).is_empty(), "a partial snapshot must not be listed");
+    let check = inst.run(&["vault", "check", "--read-data"], None);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    // And the next run completes and can be read back.
+    assert!(inst.run(&["backup", "run"], None).status.success());
+    assert_eq!(snapshots(&inst).len(), 1);
+    assert!(inst.run(&["vault", "check", "--read-data"], None).status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

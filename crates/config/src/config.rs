@@ -172,6 +172,35 @@ pub struct ResourceConfig {
     pub secret_file: Option<PathBuf>,
 }
 
+/// `[[backup]]`: a resource copied into the vault on a schedule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    /// A `[[resource]]` name (kind `path` or `sqlite`, with a `path`).
+    pub resource: String,
+    /// How often `airlock serve` takes one (`1h`, `30m`, `1d`).
+    pub interval: String,
+    #[serde(default)]
+    pub keep: KeepRules,
+}
+
+/// Which scheduled backups stay: the newest `last`, and the newest in each of the last N hours,
+/// days, weeks and months.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepRules {
+    #[serde(default)]
+    pub last: usize,
+    #[serde(default)]
+    pub hourly: usize,
+    #[serde(default)]
+    pub daily: usize,
+    #[serde(default)]
+    pub weekly: usize,
+    #[serde(default)]
+    pub monthly: usize,
+}
+
 /// `[[agent]]`: an agent Airlock issues tokens to.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +226,8 @@ struct File {
     resource: Vec<ResourceConfig>,
     #[serde(default)]
     agent: Vec<AgentConfig>,
+    #[serde(default)]
+    backup: Vec<BackupConfig>,
 }
 
 /// A loaded configuration. Relative paths in it resolve against `dir`.
@@ -209,6 +240,7 @@ pub struct Config {
     pub environments: Vec<EnvironmentConfig>,
     pub resources: Vec<ResourceConfig>,
     pub agents: Vec<AgentConfig>,
+    pub backups: Vec<BackupConfig>,
     pub approval_ttl: Duration,
     pub hold_ttl: Duration,
     pub retention: Duration,
@@ -277,6 +309,20 @@ impl Config {
                 }
             }
         }
+        for b in &file.backup {
+            let r = file
+                .resource
+                .iter()
+                .find(|r| r.name == b.resource)
+                .ok_or_else(|| format!("backup of {:?}: no [[resource]] has that name", b.resource))?;
+            if !matches!(r.kind.as_str(), "path" | "sqlite") || r.path.is_none() {
+                return Err(format!(
+                    "backup of {:?}: only path and sqlite resources with a path can be backed up for now",
+                    b.resource
+                ));
+            }
+            parse_duration(&b.interval).map_err(|e| format!("backup of {:?}: interval: {e}", b.resource))?;
+        }
         Ok(Config {
             dir: dir.to_path_buf(),
             server: file.server,
@@ -285,6 +331,7 @@ impl Config {
             environments: file.environment,
             resources: file.resource,
             agents: file.agent,
+            backups: file.backup,
             approval_ttl,
             hold_ttl,
             retention,

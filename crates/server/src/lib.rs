@@ -16,6 +16,7 @@
 //! ```
 
 mod api;
+mod backups;
 mod client;
 mod core;
 mod error;
@@ -25,6 +26,7 @@ mod snapshots;
 mod world;
 
 pub use api::{ActionView, ApproveRequest, Evaluation, SubmitRequest, SubmitResponse};
+pub use backups::retained;
 pub use client::{Client, ClientError, Endpoint};
 pub use core::Airlock;
 pub use error::ApiError;

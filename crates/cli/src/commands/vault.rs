@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::cli::{RestoreArgs, SnapshotsArgs, UndoArgs, VaultCommand};
+use crate::cli::{BackupCommand, RestoreArgs, SnapshotsArgs, UndoArgs, VaultCommand};
 use crate::context::{open_local, when};
 
 fn size(n: u64) -> String {
@@ -163,4 +163,37 @@ pub fn run(config: Option<&Path>, cmd: VaultCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+pub fn backup(config: Option<&Path>, cmd: BackupCommand) -> Result<()> {
+    let BackupCommand::Run { resource, json } = cmd;
+    let airlock = open_local(config)?;
+    let chosen: Vec<_> = airlock
+        .config
+        .backups
+        .iter()
+        .filter(|b| resource.as_ref().is_none_or(|r| &b.resource == r))
+        .cloned()
+        .collect();
+    if chosen.is_empty() {
+        bail!(
+            "{}",
+            match resource {
+                Some(r) => format!("no [[backup]] entry for {r} in the config"),
+                None => "the config has no [[backup]] entries".to_owned(),
+            }
+        );
+    }
+    let mut taken = Vec::new();
+    for b in &chosen {
+        let id = airlock.run_backup(b).map_err(|e| anyhow!("{e}"))?;
+        if !json {
+            println!("Backed up {} as snapshot {id}.", b.resource);
+        }
+        taken.push(serde_json::json!({ "resource": b.resource, "snapshot": id }));
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(taken));
+    }
+    Ok(())
 }
