@@ -32,6 +32,7 @@ mod error;
 mod key;
 mod manifest;
 mod paths;
+mod postgres;
 mod sqlite;
 mod vault;
 
@@ -39,4 +40,5 @@ pub use backend::{Backend, LocalBackend};
 pub use error::VaultError;
 pub use key::Key;
 pub use manifest::{Entry, EntryKind, Snapshot, SnapshotSummary, SourceKind};
+pub use postgres::PgScope;
 pub use vault::{CheckReport, Vault};

@@ -8,6 +8,8 @@ pub enum SourceKind {
     Path,
     /// A SQLite database, copied through the online backup API.
     Sqlite,
+    /// PostgreSQL tables (definitions and binary COPY data), read in one consistent transaction.
+    Postgres,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -176,6 +176,78 @@ impl Vault {
         Ok(snap)
     }
 
+    /// Captures PostgreSQL tables, a schema or a whole database, consistently. `url` carries the
+    /// credentials; the manifest keeps it without its password.
+    pub fn snapshot_postgres(
+        &self,
+        url: &str,
+        scope: &crate::PgScope,
+        resource: &str,
+        action_id: Option<&str>,
+        locked_until: Option<i64>,
+    ) -> Result<Snapshot, VaultError> {
+        let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index)?;
+        let mut data_entries: Vec<crate::Entry> = Vec::new();
+        let tables = crate::postgres::capture(url, scope, &mut |i, reader| {
+            let mut chunks = Vec::new();
+            let mut bytes = 0u64;
+            for chunk in fastcdc::v2020::StreamCDC::new(reader, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024) {
+                let chunk = chunk.map_err(|e| VaultError::Invalid(format!("PostgreSQL COPY: {e:?}")))?;
+                bytes += chunk.data.len() as u64;
+                chunks.push(writer.add(&chunk.data)?);
+            }
+            data_entries.push(file_entry(&format!("data/{i}"), bytes, chunks));
+            Ok(bytes)
+        })?;
+        let json = serde_json::to_vec(&tables).map_err(|e| VaultError::Invalid(e.to_string()))?;
+        let id = writer.add(&json)?;
+        let mut entries = vec![file_entry("tables.json", json.len() as u64, vec![id])];
+        let bytes = data_entries.iter().map(|e| e.size).sum::<u64>() + json.len() as u64;
+        entries.extend(data_entries);
+        self.finish(
+            writer,
+            SourceKind::Postgres,
+            resource,
+            Path::new(&without_password(url)),
+            action_id,
+            locked_until,
+            entries,
+            bytes,
+        )
+    }
+
+    /// Restores a PostgreSQL snapshot into the database at `url` (the same one, or another).
+    /// Existing tables are refused unless `force`; everything happens in one transaction.
+    pub fn restore_postgres(&self, id: &str, url: &str, force: bool) -> Result<usize, VaultError> {
+        let snap = self.snapshot(id)?;
+        if snap.source != SourceKind::Postgres {
+            return Err(VaultError::Invalid(format!(
+                "snapshot {id} is not a PostgreSQL snapshot"
+            )));
+        }
+        let read_entry = |name: &str| -> Result<Vec<u8>, VaultError> {
+            let hexname = crate::manifest::hex(name.as_bytes());
+            let e = snap
+                .entries
+                .iter()
+                .find(|e| e.path_hex == hexname)
+                .ok_or_else(|| VaultError::Corrupt(format!("snapshot {id} ({name} missing)")))?;
+            let mut out = Vec::with_capacity(e.size as usize);
+            for c in &e.chunks {
+                out.extend_from_slice(&self.read_chunk(c)?);
+            }
+            Ok(out)
+        };
+        let tables: Vec<crate::postgres::Table> = serde_json::from_slice(&read_entry("tables.json")?)
+            .map_err(|_| VaultError::Corrupt(format!("snapshot {id} (tables.json)")))?;
+        // Authenticate every chunk before the database is touched.
+        for i in 0..tables.len() {
+            read_entry(&format!("data/{i}"))?;
+        }
+        crate::postgres::restore(url, &tables, force, &|i| read_entry(&format!("data/{i}")))?;
+        Ok(tables.len())
+    }
+
     /// Every complete snapshot, oldest first.
     pub fn snapshots(&self) -> Result<Vec<SnapshotSummary>, VaultError> {
         let mut out = Vec::new();
@@ -197,6 +269,29 @@ impl Vault {
             .sealer
             .open(&raw, Some(512 * 1024 * 1024), &format!("snapshot {id}"))?;
         serde_json::from_slice(&json).map_err(|_| VaultError::Corrupt(format!("snapshot {id}")))
+    }
+
+    /// Restores any snapshot: files and SQLite to a path, PostgreSQL into `pg_url`'s database.
+    pub fn restore(
+        &self,
+        id: &str,
+        to: Option<&Path>,
+        pg_url: Option<&str>,
+        force: bool,
+    ) -> Result<String, VaultError> {
+        let snap = self.snapshot(id)?;
+        match snap.source {
+            SourceKind::Postgres => {
+                let url = pg_url.ok_or_else(|| {
+                    VaultError::Invalid(format!(
+                        "snapshot {id} is PostgreSQL: give the database URL to restore into"
+                    ))
+                })?;
+                let n = self.restore_postgres(id, url, force)?;
+                Ok(format!("{n} table(s) into {}", without_password(url)))
+            }
+            _ => Ok(self.restore_path(id, to, force)?.display().to_string()),
+        }
     }
 
     /// One chunk, decrypted and checked against its id.
@@ -343,4 +438,35 @@ impl Vault {
         }
         Ok(deleted)
     }
+}
+
+fn file_entry(name: &str, size: u64, chunks: Vec<String>) -> crate::Entry {
+    crate::Entry {
+        path_hex: crate::manifest::hex(name.as_bytes()),
+        kind: crate::EntryKind::File,
+        mode: 0o600,
+        mtime: now(),
+        mtime_nsec: 0,
+        size,
+        chunks,
+        target_hex: None,
+    }
+}
+
+/// A connection URL with its password removed (manifests and messages never hold secrets).
+pub fn without_password(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        if let Some((userinfo, host)) = authority.rsplit_once('@') {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            return format!("{scheme}://{user}@{host}{tail}");
+        }
+        return url.to_owned();
+    }
+    // key=value form: drop password=…
+    url.split_whitespace()
+        .filter(|kv| !kv.starts_with("password="))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
