@@ -82,7 +82,7 @@ pub struct SnapshotsArgs {
 pub struct RestoreArgs {
     /// The snapshot's id (from `airlock snapshots`).
     pub id: String,
-    /// Restore here instead of the original location.
+    /// Restore here instead of the original location (a path, or for PostgreSQL a database URL).
     #[arg(long, value_name = "PATH")]
     pub to: Option<PathBuf>,
     /// Overwrite data that exists there now.

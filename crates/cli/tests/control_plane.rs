@@ -649,3 +649,56 @@ fn a_snapshot_killed_midway_leaves_a_valid_vault_and_no_listed_snapshot() {
     assert!(inst.run(&["vault", "check", "--read-data"], None).status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[path = "../../vault/tests/pgcluster/mod.rs"]
+mod pgcluster;
+
+#[test]
+fn a_held_drop_table_is_snapshotted_and_undone_on_real_postgres() {
+    let pg = pgcluster::Cluster::start("cp-undo");
+    let mut c = pg.client("postgres");
+    c.batch_execute("CREATE DATABASE shop").unwrap();
+    let mut shop = pg.client("shop");
+    shop.batch_execute("CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, meta jsonb); INSERT INTO users (email, meta) SELECT 'u' || i || '@x.io', jsonb_build_object('i', i) FROM generate_series(1, 500) i;").unwrap();
+    let before: Vec<String> = shop
+        .query("SELECT u::text FROM users u ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let resource = format!(
+        "\n[[resource]]\nname = \"shop-db\"\nkind = \"postgres\"\nenvironment = \"production\"\nurl = \"postgres://postgres@127.0.0.1:{}/shop\"\nsecret_env = \"AIRLOCK_TEST_UNUSED_PASSWORD\"",
+        pg.port
+    );
+    std::env::set_var("AIRLOCK_TEST_UNUSED_PASSWORD", "trust-ignores-it");
+    let mut inst = Instance::new("pg-undo", &resource);
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let bob = inst.token("bob", &["--operator"]);
+    let cmd = format!("psql -h 127.0.0.1 -p {} -d shop -c 'DROP TABLE users'", pg.port);
+    let (d, _, id) = inst.claude(&agent, &cmd, &inst.staging());
+    assert_eq!(d, "deny");
+    let id = id.unwrap();
+    assert!(inst.approve(&alice, &id).status.success());
+    assert!(inst.approve(&bob, &id).status.success());
+    let (d, reason, _) = inst.claude(&agent, &cmd, &inst.staging());
+    assert_eq!(d, "allow", "{reason}");
+    assert!(reason.contains("Snapshot"), "{reason}");
+    // The agent's psql runs the statement.
+    shop.batch_execute("DROP TABLE users").unwrap();
+    let out = inst.run(&["undo", &id], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after: Vec<String> = shop
+        .query("SELECT u::text FROM users u ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(after, before);
+    let next: i32 = shop
+        .query_one("INSERT INTO users (email) VALUES ('n@x.io') RETURNING id", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(next, 501);
+}

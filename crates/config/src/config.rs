@@ -201,6 +201,57 @@ pub struct KeepRules {
     pub monthly: usize,
 }
 
+impl ResourceConfig {
+    /// The connection URL with the secret put in (from `secret_env` or `secret_file`). For
+    /// Airlock's own connections only: never log it.
+    pub fn connection_url(&self, config_dir: &Path) -> Result<String, String> {
+        let url = self
+            .url
+            .as_deref()
+            .ok_or_else(|| format!("resource {} has no url", self.name))?;
+        let secret = if let Some(var) = &self.secret_env {
+            Some(
+                std::env::var(var)
+                    .map_err(|_| format!("resource {}: the environment variable {var} is not set", self.name))?,
+            )
+        } else if let Some(file) = &self.secret_file {
+            let p = if file.is_absolute() {
+                file.clone()
+            } else {
+                config_dir.join(file)
+            };
+            Some(
+                std::fs::read_to_string(&p)
+                    .map_err(|e| format!("resource {}: cannot read {}: {e}", self.name, p.display()))?
+                    .trim()
+                    .to_owned(),
+            )
+        } else {
+            None
+        };
+        let Some(secret) = secret else {
+            return Ok(url.to_owned());
+        };
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("resource {}: url is not scheme://…", self.name))?;
+        let (userinfo, host) = rest
+            .split_once('@')
+            .ok_or_else(|| format!("resource {}: url has no user@ to attach the secret to", self.name))?;
+        let encoded: String = secret
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        Ok(format!("{scheme}://{userinfo}:{encoded}@{host}"))
+    }
+}
+
 /// `[[agent]]`: an agent Airlock issues tokens to.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

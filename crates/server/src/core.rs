@@ -101,10 +101,26 @@ impl Airlock {
         let mut ids = Vec::new();
         for item in &plan.items {
             let path = Path::new(&item.path);
-            let snap = if item.kind == "sqlite" {
-                vault.snapshot_sqlite(path, &item.path, Some(action_id), lock)
-            } else {
-                vault.snapshot_path(path, &item.path, Some(action_id), lock)
+            let snap = match item.kind.as_str() {
+                "sqlite" => vault.snapshot_sqlite(path, &item.path, Some(action_id), lock),
+                "postgres" => {
+                    let resource = self
+                        .config
+                        .resources
+                        .iter()
+                        .find(|r| r.name == item.path)
+                        .ok_or_else(|| format!("resource {} is gone from the config", item.path))?;
+                    let url = resource.connection_url(&self.config.dir)?;
+                    let scope = if !item.tables.is_empty() {
+                        airlock_vault::PgScope::Tables(item.tables.clone())
+                    } else if let Some(s) = &item.schema {
+                        airlock_vault::PgScope::Schema(s.clone())
+                    } else {
+                        airlock_vault::PgScope::Database
+                    };
+                    vault.snapshot_postgres(&url, &scope, &item.path, Some(action_id), lock)
+                }
+                _ => vault.snapshot_path(path, &item.path, Some(action_id), lock),
             }
             .map_err(|e| format!("the snapshot of {} failed: {e}", item.path))?;
             ids.push(snap.id);
@@ -430,6 +446,8 @@ impl Airlock {
         let snapshot_plan = (state == ActionState::Held && ev.decision.snapshot).then(|| {
             plan(
                 &ev.assessment,
+                &ev.resolved,
+                &self.config,
                 &self.airlock_paths,
                 self.config.vault.max_snapshot_bytes,
             )

@@ -13,10 +13,16 @@ use serde::{Deserialize, Serialize};
 /// One thing a snapshot will copy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanItem {
+    /// A path, or for PostgreSQL the resource's name.
     pub path: String,
-    /// `path` or `sqlite`.
+    /// `path`, `sqlite` or `postgres`.
     pub kind: String,
     pub bytes: u64,
+    /// PostgreSQL: the tables to copy (empty: the whole database, or `schema`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
 }
 
 /// What will be copied before the action runs, and what will not (and why).
@@ -57,9 +63,44 @@ fn is_sqlite(path: &Path) -> bool {
         && &head == b"SQLite format 3\0"
 }
 
-/// Plans the snapshots for an action's targets.
-pub fn plan(assessment: &Assessment, protected: &[PathBuf], cap: u64) -> Plan {
+/// Plans the snapshots for an action's targets. Tables, schemas and databases are copied when they
+/// resolve to a configured `postgres` resource with a URL.
+pub fn plan(
+    assessment: &Assessment,
+    resolved: &[airlock_config::Resolved],
+    config: &Config,
+    protected: &[PathBuf],
+    cap: u64,
+) -> Plan {
     let mut plan = Plan::default();
+    let pg = resolved.iter().find_map(|r| {
+        config
+            .resources
+            .iter()
+            .find(|c| c.name == r.name && c.kind == "postgres" && c.url.is_some())
+    });
+    if let Some(resource) = pg {
+        let of = |k: TargetKind| {
+            assessment
+                .targets
+                .iter()
+                .filter(|t| t.kind == k)
+                .map(|t| t.value.clone())
+                .collect::<Vec<_>>()
+        };
+        let (tables, schemas) = (of(TargetKind::Table), of(TargetKind::Schema));
+        plan.items.push(PlanItem {
+            path: resource.name.clone(),
+            kind: "postgres".into(),
+            bytes: 0,
+            schema: if tables.is_empty() {
+                schemas.first().cloned()
+            } else {
+                None
+            },
+            tables,
+        });
+    }
     for t in &assessment.targets {
         match t.kind {
             TargetKind::Path => {
@@ -84,6 +125,8 @@ pub fn plan(assessment: &Assessment, protected: &[PathBuf], cap: u64) -> Plan {
                     path: t.value.clone(),
                     kind: kind.into(),
                     bytes,
+                    tables: Vec::new(),
+                    schema: None,
                 };
                 if bytes > cap {
                     plan.over_cap.push(item);

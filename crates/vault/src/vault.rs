@@ -319,6 +319,11 @@ impl Vault {
     /// unless `force`; every chunk is authenticated before anything is written.
     pub fn restore_path(&self, id: &str, to: Option<&Path>, force: bool) -> Result<PathBuf, VaultError> {
         let snap = self.snapshot(id)?;
+        if snap.source == SourceKind::Postgres {
+            return Err(VaultError::Invalid(format!(
+                "snapshot {id} is PostgreSQL: it restores into a database, not a path"
+            )));
+        }
         let target = to.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&snap.origin));
         for e in &snap.entries {
             for c in &e.chunks {

@@ -60,11 +60,43 @@ pub fn snapshots(config: Option<&Path>, args: SnapshotsArgs) -> Result<()> {
 pub fn restore(config: Option<&Path>, args: RestoreArgs) -> Result<()> {
     let airlock = open_local(config)?;
     let vault = airlock.vault().map_err(|e| anyhow!("{e}"))?;
-    let target = vault
-        .restore_path(&args.id, args.to.as_deref(), args.force)
+    let snap = vault.snapshot(&args.id).map_err(|e| anyhow!("{e}"))?;
+    let pg_url = pg_target(&airlock, &snap, args.to.as_deref())?;
+    let to = if pg_url.is_some() { None } else { args.to.as_deref() };
+    let done = vault
+        .restore(&args.id, to, pg_url.as_deref(), args.force)
         .map_err(|e| anyhow!("{e}"))?;
-    println!("Restored snapshot {} to {}.", args.id, target.display());
+    println!("Restored snapshot {} ({done}).", args.id);
     Ok(())
+}
+
+/// For a PostgreSQL snapshot: the database to restore into, `--to URL` or its configured resource.
+fn pg_target(
+    airlock: &airlock_server::Airlock,
+    snap: &airlock_vault::Snapshot,
+    to: Option<&Path>,
+) -> Result<Option<String>> {
+    if snap.source != airlock_vault::SourceKind::Postgres {
+        return Ok(None);
+    }
+    if let Some(url) = to {
+        return Ok(Some(url.display().to_string()));
+    }
+    let resource = airlock
+        .config
+        .resources
+        .iter()
+        .find(|r| r.name == snap.resource)
+        .ok_or_else(|| {
+            anyhow!(
+                "snapshot {} came from the resource {}, which is no longer configured; pass --to URL",
+                snap.id,
+                snap.resource
+            )
+        })?;
+    Ok(Some(
+        resource.connection_url(&airlock.config.dir).map_err(|e| anyhow!(e))?,
+    ))
 }
 
 pub fn undo(config: Option<&Path>, args: UndoArgs) -> Result<()> {
@@ -93,14 +125,18 @@ pub fn undo(config: Option<&Path>, args: UndoArgs) -> Result<()> {
     let vault = airlock.vault().map_err(|e| anyhow!("{e}"))?;
     for id in &action.snapshots {
         let snap = vault.snapshot(id).map_err(|e| anyhow!("{e}"))?;
-        let to = args
-            .to
-            .as_ref()
-            .map(|dir| dir.join(Path::new(&snap.origin).file_name().unwrap_or_default()));
-        let target = vault
-            .restore_path(id, to.as_deref(), args.force)
+        let pg_url = pg_target(&airlock, &snap, args.to.as_deref())?;
+        let to = match &pg_url {
+            Some(_) => None,
+            None => args
+                .to
+                .as_ref()
+                .map(|dir| dir.join(Path::new(&snap.origin).file_name().unwrap_or_default())),
+        };
+        let done = vault
+            .restore(id, to.as_deref(), pg_url.as_deref(), args.force)
             .map_err(|e| anyhow!("{e}"))?;
-        println!("Restored {} (snapshot {id}) to {}.", snap.origin, target.display());
+        println!("Restored {} (snapshot {id}): {done}.", snap.origin);
     }
     airlock
         .store()
