@@ -38,6 +38,7 @@ pub(crate) struct ChunkWriter<'a> {
     backend: &'a dyn Backend,
     sealer: &'a Sealer,
     known: &'a Mutex<HashMap<String, Location>>,
+    progress: &'a Mutex<Option<crate::vault::Progress>>,
     pack_id: String,
     pack: Vec<u8>,
     in_pack: Vec<IndexEntry>,
@@ -50,11 +51,13 @@ impl<'a> ChunkWriter<'a> {
         backend: &'a dyn Backend,
         sealer: &'a Sealer,
         known: &'a Mutex<HashMap<String, Location>>,
+        progress: &'a Mutex<Option<crate::vault::Progress>>,
     ) -> Result<Self, VaultError> {
         Ok(ChunkWriter {
             backend,
             sealer,
             known,
+            progress,
             pack_id: random_id()?,
             pack: Vec::new(),
             in_pack: Vec::new(),
@@ -65,6 +68,9 @@ impl<'a> ChunkWriter<'a> {
 
     /// Stores a chunk unless the vault already has it; returns its id.
     pub(crate) fn add(&mut self, data: &[u8]) -> Result<String, VaultError> {
+        if let Some(f) = self.progress.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            f(data.len() as u64);
+        }
         let id = self.sealer.chunk_id(data);
         let seen = self.known.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id)
             || self.in_pack.iter().any(|e| e.id == id)

@@ -41,4 +41,4 @@ pub use error::VaultError;
 pub use key::Key;
 pub use manifest::{Entry, EntryKind, Snapshot, SnapshotSummary, SourceKind};
 pub use postgres::PgScope;
-pub use vault::{CheckReport, Vault};
+pub use vault::{without_password, CheckReport, Progress, Vault};

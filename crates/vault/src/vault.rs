@@ -21,7 +21,11 @@ pub struct Vault {
     backend: Box<dyn Backend>,
     sealer: Sealer,
     index: Mutex<HashMap<String, Location>>,
+    progress: Mutex<Option<Progress>>,
 }
+
+/// Called with the number of bytes just captured or restored (for progress bars).
+pub type Progress = Box<dyn Fn(u64) + Send + Sync>;
 
 /// What `check` found.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -47,6 +51,7 @@ impl Vault {
             backend: Box::new(backend),
             sealer,
             index: Mutex::new(HashMap::new()),
+            progress: Mutex::new(None),
         })
     }
 
@@ -61,6 +66,7 @@ impl Vault {
             backend: Box::new(backend),
             sealer,
             index: Mutex::new(HashMap::new()),
+            progress: Mutex::new(None),
         };
         let mut index = HashMap::new();
         for name in vault.backend.list("index")? {
@@ -70,6 +76,17 @@ impl Vault {
         }
         *vault.index.lock().unwrap_or_else(|p| p.into_inner()) = index;
         Ok(vault)
+    }
+
+    /// Reports bytes captured and restored to `f` from now on.
+    pub fn set_progress(&self, f: Option<Progress>) {
+        *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = f;
+    }
+
+    pub(crate) fn report(&self, bytes: u64) {
+        if let Some(f) = self.progress.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            f(bytes);
+        }
     }
 
     fn read_index(&self, name: &str) -> Result<Vec<IndexEntry>, VaultError> {
@@ -96,7 +113,7 @@ impl Vault {
     ) -> Result<Snapshot, VaultError> {
         let origin =
             std::path::absolute(path).map_err(crate::error::io(format!("cannot resolve {}", path.display())))?;
-        let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index)?;
+        let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index, &self.progress)?;
         let (entries, bytes) = crate::paths::capture(&origin, &mut writer)?;
         self.finish(
             writer,
@@ -122,7 +139,7 @@ impl Vault {
         let tmp = std::env::temp_dir().join(format!("airlock-sqlite-{}.db", random_id()?));
         let result = (|| {
             crate::sqlite::backup(&origin, &tmp)?;
-            let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index)?;
+            let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index, &self.progress)?;
             let (mut entries, bytes) = crate::paths::capture(&tmp, &mut writer)?;
             // Keep the original file's mode and times, not the temporary copy's.
             if let (Some(e), Ok(meta)) = (entries.first_mut(), std::fs::metadata(&origin)) {
@@ -186,7 +203,7 @@ impl Vault {
         action_id: Option<&str>,
         locked_until: Option<i64>,
     ) -> Result<Snapshot, VaultError> {
-        let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index)?;
+        let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index, &self.progress)?;
         let mut data_entries: Vec<crate::Entry> = Vec::new();
         let tables = crate::postgres::capture(url, scope, &mut |i, reader| {
             let mut chunks = Vec::new();
@@ -241,8 +258,10 @@ impl Vault {
         let tables: Vec<crate::postgres::Table> = serde_json::from_slice(&read_entry("tables.json")?)
             .map_err(|_| VaultError::Corrupt(format!("snapshot {id} (tables.json)")))?;
         // Authenticate every chunk before the database is touched.
-        for i in 0..tables.len() {
-            read_entry(&format!("data/{i}"))?;
+        for e in &snap.entries {
+            for c in &e.chunks {
+                self.verify_chunk(c)?;
+            }
         }
         crate::postgres::restore(url, &tables, force, &|i| read_entry(&format!("data/{i}")))?;
         Ok(tables.len())
@@ -296,6 +315,13 @@ impl Vault {
 
     /// One chunk, decrypted and checked against its id.
     pub fn read_chunk(&self, id: &str) -> Result<Vec<u8>, VaultError> {
+        let data = self.verify_chunk(id)?;
+        self.report(data.len() as u64);
+        Ok(data)
+    }
+
+    /// Like `read_chunk`, without counting towards progress (the check before a restore).
+    fn verify_chunk(&self, id: &str) -> Result<Vec<u8>, VaultError> {
         let at = self
             .index
             .lock()
@@ -327,7 +353,7 @@ impl Vault {
         let target = to.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&snap.origin));
         for e in &snap.entries {
             for c in &e.chunks {
-                self.read_chunk(c)?;
+                self.verify_chunk(c)?;
             }
         }
         crate::paths::restore(&snap.entries, &target, force, &|c| self.read_chunk(c))?;
@@ -373,7 +399,7 @@ impl Vault {
                         .push(format!("chunk {c}: its pack {} is missing", at.pack));
                 } else if read_data {
                     report.chunks_read += 1;
-                    if let Err(e) = self.read_chunk(c) {
+                    if let Err(e) = self.verify_chunk(c) {
                         report.problems.push(e.to_string());
                     }
                 }

@@ -9,6 +9,36 @@ use anyhow::{anyhow, bail, Result};
 use crate::cli::{BackupCommand, RestoreArgs, SnapshotsArgs, UndoArgs, VaultCommand};
 use crate::context::{open_local, when};
 
+/// A progress bar with throughput and ETA, only when stderr is a terminal; None otherwise (output
+/// stays plain or JSON). The vault reports bytes as it captures or restores them.
+fn progress(vault: &airlock_vault::Vault, total: Option<u64>, what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match total {
+        Some(n) => indicatif::ProgressBar::new(n).with_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        ),
+        None => indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.set_message(what.to_owned());
+    let b = bar.clone();
+    vault.set_progress(Some(Box::new(move |n| b.inc(n))));
+    Some(bar)
+}
+
+fn done(vault: &airlock_vault::Vault, bar: Option<indicatif::ProgressBar>) {
+    vault.set_progress(None);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+}
+
 fn size(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
@@ -221,8 +251,12 @@ pub fn backup(config: Option<&Path>, cmd: BackupCommand) -> Result<()> {
         );
     }
     let mut taken = Vec::new();
+    let vault = airlock.vault().map_err(|e| anyhow!("{e}"))?;
     for b in &chosen {
-        let id = airlock.run_backup(b).map_err(|e| anyhow!("{e}"))?;
+        let bar = progress(vault, None, &format!("backing up {}", b.resource));
+        let result = airlock.run_backup(b);
+        done(vault, bar);
+        let id = result.map_err(|e| anyhow!("{e}"))?;
         if !json {
             println!("Backed up {} as snapshot {id}.", b.resource);
         }
