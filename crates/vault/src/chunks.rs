@@ -1,8 +1,10 @@
 //! Writing chunks: dedup against everything the vault holds, pack new ones, then record them in an
 //! index file. Packs are written before the index that names them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +35,12 @@ pub(crate) fn random_id() -> Result<String, VaultError> {
     Ok(crate::manifest::hex(&b))
 }
 
-/// Collects new chunks of one snapshot.
+/// A sealed chunk coming back from a worker.
+type Sealed = Result<(String, u64, Vec<u8>), VaultError>;
+
+/// Collects new chunks of one snapshot. Hashing and deduplication happen on the caller's thread;
+/// compression and encryption run on worker threads meanwhile, one per core, and the sealed blobs
+/// are appended to packs as they come back.
 pub(crate) struct ChunkWriter<'a> {
     backend: &'a dyn Backend,
     sealer: &'a Sealer,
@@ -43,13 +50,12 @@ pub(crate) struct ChunkWriter<'a> {
     pack: Vec<u8>,
     in_pack: Vec<IndexEntry>,
     written: Vec<IndexEntry>,
-    /// New chunks waiting to be sealed, several at a time on all cores.
-    batch: Vec<(String, Vec<u8>)>,
-    batch_bytes: usize,
+    in_flight: HashSet<String>,
+    to_workers: Option<SyncSender<(String, Vec<u8>)>>,
+    from_workers: Receiver<Sealed>,
+    workers: Vec<JoinHandle<()>>,
     pub stored: u64,
 }
-
-const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 impl<'a> ChunkWriter<'a> {
     pub(crate) fn new(
@@ -58,6 +64,25 @@ impl<'a> ChunkWriter<'a> {
         known: &'a Mutex<HashMap<String, Location>>,
         progress: &'a Mutex<Option<crate::vault::Progress>>,
     ) -> Result<Self, VaultError> {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+        let (to_workers, jobs) = sync_channel::<(String, Vec<u8>)>(n * 2);
+        let (done, from_workers) = sync_channel::<Sealed>(n * 4);
+        let jobs = std::sync::Arc::new(Mutex::new(jobs));
+        let workers = (0..n)
+            .map(|_| {
+                let jobs = std::sync::Arc::clone(&jobs);
+                let done = done.clone();
+                let sealer = sealer.clone();
+                std::thread::spawn(move || loop {
+                    let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((id, data)) = job else { return };
+                    let sealed = sealer.seal(&data, true).map(|blob| (id, data.len() as u64, blob));
+                    if done.send(sealed).is_err() {
+                        return;
+                    }
+                })
+            })
+            .collect();
         Ok(ChunkWriter {
             backend,
             sealer,
@@ -67,8 +92,10 @@ impl<'a> ChunkWriter<'a> {
             pack: Vec::new(),
             in_pack: Vec::new(),
             written: Vec::new(),
-            batch: Vec::new(),
-            batch_bytes: 0,
+            in_flight: HashSet::new(),
+            to_workers: Some(to_workers),
+            from_workers,
+            workers,
             stored: 0,
         })
     }
@@ -79,67 +106,56 @@ impl<'a> ChunkWriter<'a> {
             f(data.len() as u64);
         }
         let id = self.sealer.chunk_id(data);
-        let seen = self.known.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id)
+        let seen = self.in_flight.contains(&id)
+            || self.known.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id)
             || self.in_pack.iter().any(|e| e.id == id)
-            || self.written.iter().any(|e| e.id == id)
-            || self.batch.iter().any(|(b, _)| *b == id);
+            || self.written.iter().any(|e| e.id == id);
         if seen {
             return Ok(id);
         }
-        self.batch_bytes += data.len();
-        self.batch.push((id.clone(), data.to_vec()));
-        if self.batch_bytes >= BATCH_BYTES {
-            self.seal_batch()?;
+        self.in_flight.insert(id.clone());
+        let mut job = Some((id.clone(), data.to_vec()));
+        // Hand the chunk to a worker; while they are all busy, take in what they finished.
+        while let Some(j) = job.take() {
+            let sender = self
+                .to_workers
+                .as_ref()
+                .ok_or_else(|| VaultError::Invalid("the chunk writer is closed".into()))?;
+            match sender.try_send(j) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::TrySendError::Full(j)) => {
+                    job = Some(j);
+                    let sealed = self
+                        .from_workers
+                        .recv()
+                        .map_err(|_| VaultError::Invalid("the sealing workers stopped".into()))?;
+                    self.append(sealed)?;
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                    return Err(VaultError::Invalid("the sealing workers stopped".into()))
+                }
+            }
+        }
+        while let Ok(sealed) = self.from_workers.try_recv() {
+            self.append(sealed)?;
         }
         Ok(id)
     }
 
-    /// Compresses and encrypts the waiting chunks in parallel, then appends them in order.
-    fn seal_batch(&mut self) -> Result<(), VaultError> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let batch = std::mem::take(&mut self.batch);
-        self.batch_bytes = 0;
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-        let per = batch.len().div_ceil(workers);
-        let sealer = self.sealer;
-        let sealed: Vec<Result<Vec<Vec<u8>>, VaultError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .chunks(per.max(1))
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(_, d)| sealer.seal(d, true))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(VaultError::Invalid("a sealing thread panicked".into())))
-                })
-                .collect()
-        });
-        let mut blobs = Vec::with_capacity(batch.len());
-        for part in sealed {
-            blobs.extend(part?);
-        }
-        for ((id, data), blob) in batch.into_iter().zip(blobs) {
-            let at = Location {
-                pack: self.pack_id.clone(),
-                offset: self.pack.len() as u64,
-                length: blob.len() as u64,
-                raw: data.len() as u64,
-            };
-            self.stored += blob.len() as u64;
-            self.pack.extend_from_slice(&blob);
-            self.in_pack.push(IndexEntry { id, at });
-            if self.pack.len() >= PACK_TARGET {
-                self.flush_pack()?;
-            }
+    fn append(&mut self, sealed: Sealed) -> Result<(), VaultError> {
+        let (id, raw, blob) = sealed?;
+        self.in_flight.remove(&id);
+        let at = Location {
+            pack: self.pack_id.clone(),
+            offset: self.pack.len() as u64,
+            length: blob.len() as u64,
+            raw,
+        };
+        self.stored += blob.len() as u64;
+        self.pack.extend_from_slice(&blob);
+        self.in_pack.push(IndexEntry { id, at });
+        if self.pack.len() >= PACK_TARGET {
+            self.flush_pack()?;
         }
         Ok(())
     }
@@ -155,10 +171,20 @@ impl<'a> ChunkWriter<'a> {
         Ok(())
     }
 
-    /// Writes the last pack, then the index naming every new chunk; after this the chunks are
-    /// durable and known.
+    /// Waits for the workers, writes the last pack, then the index naming every new chunk; after
+    /// this the chunks are durable and known.
     pub(crate) fn finish(mut self) -> Result<u64, VaultError> {
-        self.seal_batch()?;
+        drop(self.to_workers.take());
+        while !self.in_flight.is_empty() {
+            let sealed = self
+                .from_workers
+                .recv()
+                .map_err(|_| VaultError::Invalid("the sealing workers stopped".into()))?;
+            self.append(sealed)?;
+        }
+        for w in std::mem::take(&mut self.workers) {
+            let _ = w.join();
+        }
         self.flush_pack()?;
         if !self.written.is_empty() {
             let json = serde_json::to_vec(&self.written).map_err(|e| VaultError::Invalid(e.to_string()))?;
@@ -166,10 +192,22 @@ impl<'a> ChunkWriter<'a> {
             self.stored += sealed.len() as u64;
             self.backend.put(&format!("index/{}", random_id()?), &sealed)?;
             let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-            for e in self.written {
+            for e in std::mem::take(&mut self.written) {
                 known.insert(e.id, e.at);
             }
         }
         Ok(self.stored)
+    }
+}
+
+impl Drop for ChunkWriter<'_> {
+    fn drop(&mut self) {
+        // An abandoned snapshot (an error mid-way): stop the workers; nothing is indexed.
+        drop(self.to_workers.take());
+        while self.from_workers.try_recv().is_ok() {}
+        for w in std::mem::take(&mut self.workers) {
+            // Workers blocked on a full result channel exit once the receiver is gone (at drop).
+            drop(w);
+        }
     }
 }

@@ -5,6 +5,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 use crate::VaultError;
 
+#[derive(Clone)]
 pub(crate) struct Sealer {
     cipher: XChaCha20Poly1305,
     id_key: [u8; 32],

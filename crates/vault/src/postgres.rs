@@ -225,12 +225,13 @@ pub(crate) fn capture(
     Ok(tables)
 }
 
-/// Recreates the tables in the database at `url` and loads their data, in one transaction.
+/// Recreates the tables in the database at `url` and loads their data, in one transaction; `data`
+/// feeds table `i`'s COPY stream to the sink it is given.
 pub(crate) fn restore(
     url: &str,
     tables: &[Table],
     force: bool,
-    data: &dyn Fn(usize) -> Result<Vec<u8>, VaultError>,
+    data: &dyn Fn(usize, &mut dyn FnMut(&[u8]) -> Result<(), VaultError>) -> Result<(), VaultError>,
 ) -> Result<(), VaultError> {
     let mut client = connect(url)?;
     let mut tx = client.transaction().map_err(pg)?;
@@ -282,15 +283,18 @@ pub(crate) fn restore(
     }
     for (i, t) in tables.iter().enumerate() {
         let qualified = format!("{}.{}", quote(&t.schema), quote(&t.name));
-        let bytes = data(i)?;
         let mut w = tx
             .copy_in(&format!(
                 "COPY {qualified} ({}) FROM STDIN (FORMAT binary)",
                 copy_columns(t)
             ))
             .map_err(pg)?;
-        w.write_all(&bytes)
-            .map_err(|e| VaultError::Invalid(format!("PostgreSQL COPY into {qualified}: {e}")))?;
+        // Chunks stream into COPY as they are authenticated; one that fails aborts the whole
+        // transaction, so nothing of a damaged snapshot is ever committed.
+        data(i, &mut |piece| {
+            w.write_all(piece)
+                .map_err(|e| VaultError::Invalid(format!("PostgreSQL COPY into {qualified}: {e}")))
+        })?;
         w.finish().map_err(pg)?;
         for s in &t.sequences {
             let seq = if s.identity {

@@ -257,13 +257,19 @@ impl Vault {
         };
         let tables: Vec<crate::postgres::Table> = serde_json::from_slice(&read_entry("tables.json")?)
             .map_err(|_| VaultError::Corrupt(format!("snapshot {id} (tables.json)")))?;
-        // Authenticate every chunk before the database is touched.
-        for e in &snap.entries {
+        let stream = |i: usize, sink: &mut dyn FnMut(&[u8]) -> Result<(), VaultError>| -> Result<(), VaultError> {
+            let hexname = crate::manifest::hex(format!("data/{i}").as_bytes());
+            let e = snap
+                .entries
+                .iter()
+                .find(|e| e.path_hex == hexname)
+                .ok_or_else(|| VaultError::Corrupt(format!("snapshot {id} (data/{i} missing)")))?;
             for c in &e.chunks {
-                self.verify_chunk(c)?;
+                sink(&self.read_chunk(c)?)?;
             }
-        }
-        crate::postgres::restore(url, &tables, force, &|i| read_entry(&format!("data/{i}")))?;
+            Ok(())
+        };
+        crate::postgres::restore(url, &tables, force, &stream)?;
         Ok(tables.len())
     }
 

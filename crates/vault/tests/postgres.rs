@@ -166,3 +166,36 @@ fn a_missing_table_is_a_clear_error() {
     assert!(v.snapshots().unwrap().is_empty());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_damaged_snapshot_never_reaches_the_database() {
+    let pg = Cluster::start("damaged");
+    let mut c = pg.client("postgres");
+    c.batch_execute(SCHEMA).unwrap();
+    let (v, dir) = vault("damaged");
+    let snap = v
+        .snapshot_postgres(
+            &pg.url("postgres"),
+            &PgScope::Tables(vec!["orders".into()]),
+            "shop",
+            None,
+            None,
+        )
+        .unwrap();
+    c.batch_execute("DROP TABLE orders").unwrap();
+    for pack in std::fs::read_dir(dir.join("vault/packs")).unwrap() {
+        let pack = pack.unwrap().path();
+        let mut bytes = std::fs::read(&pack).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x80;
+        std::fs::write(&pack, bytes).unwrap();
+    }
+    let err = v.restore_postgres(&snap.id, &pg.url("postgres"), false).unwrap_err();
+    assert!(matches!(err, VaultError::Corrupt(_)), "{err}");
+    let exists: bool = c
+        .query_one("SELECT to_regclass('orders') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(!exists, "the failed restore must leave nothing behind");
+    let _ = std::fs::remove_dir_all(dir);
+}
