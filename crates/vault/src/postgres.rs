@@ -225,14 +225,14 @@ pub(crate) fn capture(
     Ok(tables)
 }
 
+/// Where restored bytes go.
+pub(crate) type Sink<'a> = dyn FnMut(&[u8]) -> Result<(), VaultError> + 'a;
+/// Feeds table `i`'s COPY stream to a sink.
+pub(crate) type TableData<'a> = dyn Fn(usize, &mut Sink<'_>) -> Result<(), VaultError> + 'a;
+
 /// Recreates the tables in the database at `url` and loads their data, in one transaction; `data`
 /// feeds table `i`'s COPY stream to the sink it is given.
-pub(crate) fn restore(
-    url: &str,
-    tables: &[Table],
-    force: bool,
-    data: &dyn Fn(usize, &mut dyn FnMut(&[u8]) -> Result<(), VaultError>) -> Result<(), VaultError>,
-) -> Result<(), VaultError> {
+pub(crate) fn restore(url: &str, tables: &[Table], force: bool, data: &TableData<'_>) -> Result<(), VaultError> {
     let mut client = connect(url)?;
     let mut tx = client.transaction().map_err(pg)?;
     for t in tables {

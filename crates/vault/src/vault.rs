@@ -257,7 +257,7 @@ impl Vault {
         };
         let tables: Vec<crate::postgres::Table> = serde_json::from_slice(&read_entry("tables.json")?)
             .map_err(|_| VaultError::Corrupt(format!("snapshot {id} (tables.json)")))?;
-        let stream = |i: usize, sink: &mut dyn FnMut(&[u8]) -> Result<(), VaultError>| -> Result<(), VaultError> {
+        let stream = |i: usize, sink: &mut crate::postgres::Sink<'_>| -> Result<(), VaultError> {
             let hexname = crate::manifest::hex(format!("data/{i}").as_bytes());
             let e = snap
                 .entries
