@@ -225,6 +225,22 @@ pub(crate) fn capture(
     Ok(tables)
 }
 
+/// Creates the database a URL names, through the server's `postgres` maintenance database.
+fn create_database(url: &str) -> Result<(), VaultError> {
+    let (base, rest) = url
+        .rsplit_once('/')
+        .ok_or_else(|| VaultError::Invalid("the database URL names no database".into()))?;
+    let (db, query) = match rest.split_once('?') {
+        Some((d, q)) => (d, format!("?{q}")),
+        None => (rest, String::new()),
+    };
+    let db = db.replace("%20", " ");
+    let mut admin = connect(&format!("{base}/postgres{query}"))?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {}", quote(&db)))
+        .map_err(pg)
+}
+
 /// Where restored bytes go.
 pub(crate) type Sink<'a> = dyn FnMut(&[u8]) -> Result<(), VaultError> + 'a;
 /// Feeds table `i`'s COPY stream to a sink.
@@ -233,7 +249,19 @@ pub(crate) type TableData<'a> = dyn Fn(usize, &mut Sink<'_>) -> Result<(), Vault
 /// Recreates the tables in the database at `url` and loads their data, in one transaction; `data`
 /// feeds table `i`'s COPY stream to the sink it is given.
 pub(crate) fn restore(url: &str, tables: &[Table], force: bool, data: &TableData<'_>) -> Result<(), VaultError> {
-    let mut client = connect(url)?;
+    let mut client = match Client::connect(url, NoTls) {
+        Ok(c) => c,
+        // The database itself was dropped (`DROP DATABASE`, `dropdb`): create it again first.
+        Err(e)
+            if e.code() == Some(&postgres::error::SqlState::UNDEFINED_DATABASE)
+                || e.as_db_error()
+                    .is_some_and(|d| d.code() == &postgres::error::SqlState::UNDEFINED_DATABASE) =>
+        {
+            create_database(url)?;
+            connect(url)?
+        }
+        Err(e) => return Err(VaultError::Invalid(format!("cannot connect to PostgreSQL: {e}"))),
+    };
     let mut tx = client.transaction().map_err(pg)?;
     for t in tables {
         let qualified = format!("{}.{}", quote(&t.schema), quote(&t.name));

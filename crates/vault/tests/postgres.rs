@@ -199,3 +199,22 @@ fn a_damaged_snapshot_never_reaches_the_database() {
     assert!(!exists, "the failed restore must leave nothing behind");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_dropped_database_is_created_again_on_restore() {
+    let pg = Cluster::start("dropdb");
+    let mut c = pg.client("postgres");
+    c.batch_execute("CREATE DATABASE doomed").unwrap();
+    let mut doomed = pg.client("doomed");
+    doomed.batch_execute(SCHEMA).unwrap();
+    let before = fingerprint(&mut doomed);
+    drop(doomed);
+    let (v, dir) = vault("dropdb");
+    let snap = v
+        .snapshot_postgres(&pg.url("doomed"), &PgScope::Database, "doomed", None, None)
+        .unwrap();
+    c.batch_execute("DROP DATABASE doomed").unwrap();
+    v.restore_postgres(&snap.id, &pg.url("doomed"), false).unwrap();
+    assert_eq!(fingerprint(&mut pg.client("doomed")), before);
+    let _ = std::fs::remove_dir_all(dir);
+}
