@@ -9,6 +9,15 @@ use crate::error::{io, VaultError};
 pub trait Backend: Send + Sync {
     /// Stores `data` under `name` atomically: readers see all of it or nothing.
     fn put(&self, name: &str, data: &[u8]) -> Result<(), VaultError>;
+    /// Stores `data` under `name` without waiting for it to reach the disk; `sync` must follow
+    /// before anything refers to it. Lets the OS write packs back while chunking goes on.
+    fn put_unsynced(&self, name: &str, data: &[u8]) -> Result<(), VaultError> {
+        self.put(name, data)
+    }
+    /// Makes objects stored with `put_unsynced` durable.
+    fn sync(&self, _names: &[String]) -> Result<(), VaultError> {
+        Ok(())
+    }
     fn get(&self, name: &str) -> Result<Vec<u8>, VaultError>;
     /// Object names under a prefix (`packs/`, `index/`, `snapshots/`).
     fn list(&self, prefix: &str) -> Result<Vec<String>, VaultError>;
@@ -46,8 +55,8 @@ impl LocalBackend {
     }
 }
 
-impl Backend for LocalBackend {
-    fn put(&self, name: &str, data: &[u8]) -> Result<(), VaultError> {
+impl LocalBackend {
+    fn write(&self, name: &str, data: &[u8], durable: bool) -> Result<(), VaultError> {
         use std::os::unix::fs::OpenOptionsExt;
         let target = self.path(name)?;
         let mut suffix = [0u8; 8];
@@ -65,13 +74,46 @@ impl Backend for LocalBackend {
             .map_err(io(format!("cannot write {}", tmp.display())))?;
         f.write_all(data)
             .map_err(io(format!("cannot write {}", tmp.display())))?;
-        f.sync_all().map_err(io(format!("cannot sync {}", tmp.display())))?;
+        if durable {
+            f.sync_all().map_err(io(format!("cannot sync {}", tmp.display())))?;
+        }
         drop(f);
         std::fs::rename(&tmp, &target).map_err(io(format!("cannot move {} into place", name)))?;
-        if let Some(dir) = target.parent() {
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if durable {
+            sync_dir(&target);
+        }
+        Ok(())
+    }
+}
+
+fn sync_dir(file: &Path) {
+    if let Some(dir) = file.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+impl Backend for LocalBackend {
+    fn put(&self, name: &str, data: &[u8]) -> Result<(), VaultError> {
+        self.write(name, data, true)
+    }
+
+    fn put_unsynced(&self, name: &str, data: &[u8]) -> Result<(), VaultError> {
+        self.write(name, data, false)
+    }
+
+    fn sync(&self, names: &[String]) -> Result<(), VaultError> {
+        let mut last = None;
+        for n in names {
+            let p = self.path(n)?;
+            std::fs::File::open(&p)
+                .and_then(|f| f.sync_all())
+                .map_err(io(format!("cannot sync {}", p.display())))?;
+            last = Some(p);
+        }
+        if let Some(p) = last {
+            sync_dir(&p);
         }
         Ok(())
     }

@@ -51,6 +51,8 @@ pub(crate) struct ChunkWriter<'a> {
     in_pack: Vec<IndexEntry>,
     written: Vec<IndexEntry>,
     in_flight: HashSet<String>,
+    /// Packs written but not yet synced; synced all at once before the index names them.
+    unsynced: Vec<String>,
     to_workers: Option<SyncSender<(String, Vec<u8>)>>,
     from_workers: Receiver<Sealed>,
     workers: Vec<JoinHandle<()>>,
@@ -93,6 +95,7 @@ impl<'a> ChunkWriter<'a> {
             in_pack: Vec::new(),
             written: Vec::new(),
             in_flight: HashSet::new(),
+            unsynced: Vec::new(),
             to_workers: Some(to_workers),
             from_workers,
             workers,
@@ -164,7 +167,9 @@ impl<'a> ChunkWriter<'a> {
         if self.pack.is_empty() {
             return Ok(());
         }
-        self.backend.put(&format!("packs/{}", self.pack_id), &self.pack)?;
+        let name = format!("packs/{}", self.pack_id);
+        self.backend.put_unsynced(&name, &self.pack)?;
+        self.unsynced.push(name);
         self.written.append(&mut self.in_pack);
         self.pack.clear();
         self.pack_id = random_id()?;
@@ -186,6 +191,7 @@ impl<'a> ChunkWriter<'a> {
             let _ = w.join();
         }
         self.flush_pack()?;
+        self.backend.sync(&self.unsynced)?;
         if !self.written.is_empty() {
             let json = serde_json::to_vec(&self.written).map_err(|e| VaultError::Invalid(e.to_string()))?;
             let sealed = self.sealer.seal(&json, true)?;
