@@ -88,6 +88,9 @@ pub struct RestoreArgs {
     /// Overwrite data that exists there now.
     #[arg(long)]
     pub force: bool,
+    /// PostgreSQL: restore the tables into this schema, beside the originals.
+    #[arg(long, value_name = "SCHEMA")]
+    pub as_schema: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +103,9 @@ pub struct UndoArgs {
     /// Overwrite data that changed since the snapshot.
     #[arg(long)]
     pub force: bool,
+    /// PostgreSQL: restore the tables into this schema, beside the originals.
+    #[arg(long, value_name = "SCHEMA")]
+    pub as_schema: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

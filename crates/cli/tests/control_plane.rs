@@ -674,7 +674,7 @@ fn a_held_drop_table_is_snapshotted_and_undone_on_real_postgres() {
         .map(|r| r.get(0))
         .collect();
     let resource = format!(
-        "\n[[resource]]\nname = \"shop-db\"\nkind = \"postgres\"\nenvironment = \"production\"\nurl = \"postgres://postgres@127.0.0.1:{}/shop\"\nsecret_env = \"AIRLOCK_TEST_UNUSED_PASSWORD\"",
+        "\n[[resource]]\nname = \"shop-db\"\nkind = \"postgres\"\nenvironment = \"production\"\nurl = \"postgres://postgres@127.0.0.1:{}/shop\"\nsecret_env = \"AIRLOCK_TEST_UNUSED_PASSWORD\"\n\n[[backup]]\nresource = \"shop-db\"\ninterval = \"1d\"",
         pg.port
     );
     std::env::set_var("AIRLOCK_TEST_UNUSED_PASSWORD", "trust-ignores-it");

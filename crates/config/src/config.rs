@@ -366,9 +366,14 @@ impl Config {
                 .iter()
                 .find(|r| r.name == b.resource)
                 .ok_or_else(|| format!("backup of {:?}: no [[resource]] has that name", b.resource))?;
-            if !matches!(r.kind.as_str(), "path" | "sqlite") || r.path.is_none() {
+            let usable = match r.kind.as_str() {
+                "path" | "sqlite" => r.path.is_some(),
+                "postgres" => r.url.is_some(),
+                _ => false,
+            };
+            if !usable {
                 return Err(format!(
-                    "backup of {:?}: only path and sqlite resources with a path can be backed up for now",
+                    "backup of {:?}: only path and sqlite resources with a path, and postgres resources with a url, can be backed up",
                     b.resource
                 ));
             }

@@ -47,16 +47,21 @@ impl Airlock {
             .iter()
             .find(|r| r.name == b.resource)
             .ok_or_else(|| ApiError::BadRequest(format!("no resource {}", b.resource)))?;
-        let path = self.config.path(
-            r.path
-                .as_deref()
-                .ok_or_else(|| ApiError::BadRequest(format!("resource {} has no path", r.name)))?,
-        );
         let vault = self.vault()?;
-        let snap = if r.kind == "sqlite" {
-            vault.snapshot_sqlite(&path, &r.name, None, None)
+        let snap = if r.kind == "postgres" {
+            let url = r.connection_url(&self.config.dir).map_err(ApiError::BadRequest)?;
+            vault.snapshot_postgres(&url, &airlock_vault::PgScope::Database, &r.name, None, None)
         } else {
-            vault.snapshot_path(&path, &r.name, None, None)
+            let path = self.config.path(
+                r.path
+                    .as_deref()
+                    .ok_or_else(|| ApiError::BadRequest(format!("resource {} has no path", r.name)))?,
+            );
+            if r.kind == "sqlite" {
+                vault.snapshot_sqlite(&path, &r.name, None, None)
+            } else {
+                vault.snapshot_path(&path, &r.name, None, None)
+            }
         }
         .map_err(|e| ApiError::Internal(format!("backup of {}: {e}", r.name)))?;
         let all = vault.snapshots().map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -248,7 +248,13 @@ pub(crate) type TableData<'a> = dyn Fn(usize, &mut Sink<'_>) -> Result<(), Vault
 
 /// Recreates the tables in the database at `url` and loads their data, in one transaction; `data`
 /// feeds table `i`'s COPY stream to the sink it is given.
-pub(crate) fn restore(url: &str, tables: &[Table], force: bool, data: &TableData<'_>) -> Result<(), VaultError> {
+pub(crate) fn restore(
+    url: &str,
+    tables: &[Table],
+    force: bool,
+    search_path: Option<&str>,
+    data: &TableData<'_>,
+) -> Result<(), VaultError> {
     let mut client = match Client::connect(url, NoTls) {
         Ok(c) => c,
         // The database itself was dropped (`DROP DATABASE`, `dropdb`): create it again first.
@@ -263,6 +269,14 @@ pub(crate) fn restore(url: &str, tables: &[Table], force: bool, data: &TableData
         Err(e) => return Err(VaultError::Invalid(format!("cannot connect to PostgreSQL: {e}"))),
     };
     let mut tx = client.transaction().map_err(pg)?;
+    if let Some(schema) = search_path {
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {}; SET LOCAL search_path TO {}, public",
+            quote(schema),
+            quote(schema)
+        ))
+        .map_err(pg)?;
+    }
     for t in tables {
         let qualified = format!("{}.{}", quote(&t.schema), quote(&t.name));
         let exists: bool = tx
@@ -358,4 +372,43 @@ pub(crate) fn restore(url: &str, tables: &[Table], force: bool, data: &TableData
         }
     }
     tx.commit().map_err(pg)
+}
+
+/// The same tables under another schema: names, serial sequences and the defaults and index
+/// definitions that mention them are rewritten.
+pub(crate) fn in_schema(tables: &[Table], schema: &str) -> Vec<Table> {
+    tables
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            let old_prefix = format!("{}.", quote(&t.schema));
+            let plain_prefix = format!("{}.", t.schema);
+            for s in t.sequences.iter_mut().filter(|s| !s.identity) {
+                let base = s
+                    .name
+                    .rsplit_once('.')
+                    .map_or(s.name.as_str(), |(_, b)| b)
+                    .trim_matches('"')
+                    .replace("\"\"", "\"");
+                let new = format!("{}.{}", quote(schema), quote(&base));
+                for c in t.columns.iter_mut() {
+                    if let Some(d) = &c.default {
+                        c.default =
+                            Some(d.replace(&format!("'{}'", s.name), &format!("'{}'", new.replace('\'', "''"))));
+                    }
+                }
+                s.name = new;
+            }
+            t.indexes = t
+                .indexes
+                .iter()
+                .map(|i| {
+                    i.replacen(&format!(" ON {old_prefix}"), &format!(" ON {}.", quote(schema)), 1)
+                        .replacen(&format!(" ON {plain_prefix}"), &format!(" ON {}.", quote(schema)), 1)
+                })
+                .collect();
+            t.schema = schema.to_owned();
+            t
+        })
+        .collect()
 }

@@ -236,6 +236,18 @@ impl Vault {
     /// Restores a PostgreSQL snapshot into the database at `url` (the same one, or another).
     /// Existing tables are refused unless `force`; everything happens in one transaction.
     pub fn restore_postgres(&self, id: &str, url: &str, force: bool) -> Result<usize, VaultError> {
+        self.restore_postgres_as(id, url, None, force)
+    }
+
+    /// Like `restore_postgres`, with every table put into `schema` instead of its own (restoring
+    /// beside the originals, under new names).
+    pub fn restore_postgres_as(
+        &self,
+        id: &str,
+        url: &str,
+        schema: Option<&str>,
+        force: bool,
+    ) -> Result<usize, VaultError> {
         let snap = self.snapshot(id)?;
         if snap.source != SourceKind::Postgres {
             return Err(VaultError::Invalid(format!(
@@ -269,7 +281,11 @@ impl Vault {
             }
             Ok(())
         };
-        crate::postgres::restore(url, &tables, force, &stream)?;
+        let tables = match schema {
+            Some(s) => crate::postgres::in_schema(&tables, s),
+            None => tables,
+        };
+        crate::postgres::restore(url, &tables, force, schema, &stream)?;
         Ok(tables.len())
     }
 
@@ -302,6 +318,7 @@ impl Vault {
         id: &str,
         to: Option<&Path>,
         pg_url: Option<&str>,
+        pg_schema: Option<&str>,
         force: bool,
     ) -> Result<String, VaultError> {
         let snap = self.snapshot(id)?;
@@ -312,7 +329,7 @@ impl Vault {
                         "snapshot {id} is PostgreSQL: give the database URL to restore into"
                     ))
                 })?;
-                let n = self.restore_postgres(id, url, force)?;
+                let n = self.restore_postgres_as(id, url, pg_schema, force)?;
                 Ok(format!("{n} table(s) into {}", without_password(url)))
             }
             _ => Ok(self.restore_path(id, to, force)?.display().to_string()),

@@ -218,3 +218,50 @@ fn a_dropped_database_is_created_again_on_restore() {
     assert_eq!(fingerprint(&mut pg.client("doomed")), before);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn tables_restore_beside_the_originals_under_another_schema() {
+    let pg = Cluster::start("beside");
+    let mut c = pg.client("postgres");
+    c.batch_execute(SCHEMA).unwrap();
+    let (v, dir) = vault("beside");
+    let snap = v
+        .snapshot_postgres(
+            &pg.url("postgres"),
+            &PgScope::Tables(vec!["customers".into(), "orders".into()]),
+            "shop",
+            None,
+            None,
+        )
+        .unwrap();
+    c.batch_execute("UPDATE orders SET note = 'changed after the snapshot'")
+        .unwrap();
+    v.restore_postgres_as(&snap.id, &pg.url("postgres"), Some("recovered"), false)
+        .unwrap();
+    let mut c = pg.client("postgres");
+    let old: Vec<String> = rows(
+        &mut c,
+        "SELECT coalesce(note, '-') FROM recovered.orders ORDER BY id LIMIT 3",
+    );
+    assert_eq!(old, vec!["order 1", "order 2", "order 3"]);
+    let live: i64 = c
+        .query_one(
+            "SELECT count(*) FROM orders WHERE note = 'changed after the snapshot'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(live, 2000, "the originals are untouched");
+    let next: i32 = c
+        .query_one(
+            "INSERT INTO recovered.customers (email) VALUES ('z@x.io') RETURNING id",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        next, 41,
+        "the restored serial has its own sequence at the snapshot's value"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -125,6 +125,39 @@ impl Demo {
     }
 }
 
+/// The orders of the demo's SQLite database, created (with 250 rows, NULLs and blobs) on first call.
+fn sqlite_rows(db: &Path, create: bool) -> Result<Vec<String>> {
+    let conn = rusqlite::Connection::open(db)?;
+    if create {
+        conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, total REAL, receipt BLOB)")?;
+        for i in 0..250i64 {
+            let customer = if i % 9 == 0 {
+                None
+            } else {
+                Some(format!("customer {}", i % 40))
+            };
+            conn.execute(
+                "INSERT INTO orders (customer, total, receipt) VALUES (?1, ?2, ?3)",
+                rusqlite::params![customer, i as f64 * 1.25, vec![(i % 256) as u8; 16]],
+            )?;
+        }
+    }
+    let mut st =
+        conn.prepare("SELECT id, coalesce(customer, '<null>'), total, hex(receipt) FROM orders ORDER BY id")?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{}|{}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, f64>(2)?,
+                r.get::<_, String>(3)?
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Some files with distinct content, returned as (relative path, bytes).
 fn fill_uploads(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
     std::fs::create_dir_all(dir.join("2026/11"))?;
@@ -415,6 +448,41 @@ fn replay(dir: &Path) -> Result<()> {
         "undo of the approved deletion".into(),
         "UNDONE".into(),
         format!("{} files restored from the vault and verified", restored.len()),
+    ));
+
+    println!("\nThe same for rows: the task's SQLite database loses its orders table's contents.");
+    let db = app.join("app.db");
+    let before = sqlite_rows(&db, true)?;
+    let wipe = format!("sqlite3 {} 'DELETE FROM orders'", db.display());
+    let held_db = demo
+        .agent_runs(&agent, "empty the orders table", &wipe, &app, "HELD")?
+        .ok_or_else(|| anyhow!("the DELETE got no approval id"))?;
+    demo.human(&["approve", &held_db, "--token-file", &alice.display().to_string()])?;
+    demo.agent_runs(
+        &agent,
+        "the approved DELETE, retried (snapshot first)",
+        &wipe,
+        &app,
+        "ALLOW",
+    )?;
+    rusqlite::Connection::open(&db)?.execute("DELETE FROM orders", [])?;
+    println!("  (sqlite3 ran it: {} rows left)", sqlite_rows(&db, false)?.len());
+    println!("\nUndo puts the database file back (--force: the file is still there, and Airlock never overwrites without being told):");
+    demo.human(&["undo", &held_db, "--force"])?;
+    let after = sqlite_rows(&db, false)?;
+    if after == before {
+        println!(
+            "    verified: all {} rows are back, equal to the originals.",
+            after.len()
+        );
+    } else {
+        demo.failures
+            .push("undo did not restore the orders rows exactly".into());
+    }
+    demo.rows.push((
+        "undo of the approved DELETE".into(),
+        "UNDONE".into(),
+        format!("{} rows restored from the vault and verified", after.len()),
     ));
     demo.human(&["vault", "check", "--read-data"])?;
     demo.human(&["log", "--verify"])?;

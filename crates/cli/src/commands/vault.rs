@@ -94,7 +94,7 @@ pub fn restore(config: Option<&Path>, args: RestoreArgs) -> Result<()> {
     let pg_url = pg_target(&airlock, &snap, args.to.as_deref())?;
     let to = if pg_url.is_some() { None } else { args.to.as_deref() };
     let done = vault
-        .restore(&args.id, to, pg_url.as_deref(), args.force)
+        .restore(&args.id, to, pg_url.as_deref(), args.as_schema.as_deref(), args.force)
         .map_err(|e| anyhow!("{e}"))?;
     println!("Restored snapshot {} ({done}).", args.id);
     Ok(())
@@ -164,7 +164,13 @@ pub fn undo(config: Option<&Path>, args: UndoArgs) -> Result<()> {
                 .map(|dir| dir.join(Path::new(&snap.origin).file_name().unwrap_or_default())),
         };
         let done = vault
-            .restore(id, to.as_deref(), pg_url.as_deref(), args.force)
+            .restore(
+                id,
+                to.as_deref(),
+                pg_url.as_deref(),
+                args.as_schema.as_deref(),
+                args.force,
+            )
             .map_err(|e| anyhow!("{e}"))?;
         println!("Restored {} (snapshot {id}): {done}.", snap.origin);
     }
