@@ -35,6 +35,9 @@ pub(crate) fn random_id() -> Result<String, VaultError> {
     Ok(crate::manifest::hex(&b))
 }
 
+/// A chunk for a worker: its id, and where its bytes are (shared with the caller, not copied).
+type Job = (String, std::sync::Arc<Vec<u8>>, std::ops::Range<usize>);
+
 /// A sealed chunk coming back from a worker.
 type Sealed = Result<(String, u64, Vec<u8>), VaultError>;
 
@@ -53,7 +56,7 @@ pub(crate) struct ChunkWriter<'a> {
     in_flight: HashSet<String>,
     /// Packs written but not yet synced; synced all at once before the index names them.
     unsynced: Vec<String>,
-    to_workers: Option<SyncSender<(String, Vec<u8>)>>,
+    to_workers: Option<SyncSender<Job>>,
     from_workers: Receiver<Sealed>,
     workers: Vec<JoinHandle<()>>,
     pub stored: u64,
@@ -67,7 +70,7 @@ impl<'a> ChunkWriter<'a> {
         progress: &'a Mutex<Option<crate::vault::Progress>>,
     ) -> Result<Self, VaultError> {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-        let (to_workers, jobs) = sync_channel::<(String, Vec<u8>)>(n * 2);
+        let (to_workers, jobs) = sync_channel::<Job>(n * 2);
         let (done, from_workers) = sync_channel::<Sealed>(n * 4);
         let jobs = std::sync::Arc::new(Mutex::new(jobs));
         let workers = (0..n)
@@ -77,8 +80,9 @@ impl<'a> ChunkWriter<'a> {
                 let sealer = sealer.clone();
                 std::thread::spawn(move || loop {
                     let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok((id, data)) = job else { return };
-                    let sealed = sealer.seal(&data, true).map(|blob| (id, data.len() as u64, blob));
+                    let Ok((id, buf, range)) = job else { return };
+                    let data = &buf[range];
+                    let sealed = sealer.seal(data, true).map(|blob| (id, data.len() as u64, blob));
                     if done.send(sealed).is_err() {
                         return;
                     }
@@ -105,6 +109,17 @@ impl<'a> ChunkWriter<'a> {
 
     /// Stores a chunk unless the vault already has it; returns its id.
     pub(crate) fn add(&mut self, data: &[u8]) -> Result<String, VaultError> {
+        let len = data.len();
+        self.add_range(&std::sync::Arc::new(data.to_vec()), 0..len)
+    }
+
+    /// Stores `buf[range]` as a chunk, sharing `buf` with the workers instead of copying it.
+    pub(crate) fn add_range(
+        &mut self,
+        buf: &std::sync::Arc<Vec<u8>>,
+        range: std::ops::Range<usize>,
+    ) -> Result<String, VaultError> {
+        let data = &buf[range.clone()];
         if let Some(f) = self.progress.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             f(data.len() as u64);
         }
@@ -117,7 +132,7 @@ impl<'a> ChunkWriter<'a> {
             return Ok(id);
         }
         self.in_flight.insert(id.clone());
-        let mut job = Some((id.clone(), data.to_vec()));
+        let mut job = Some((id.clone(), std::sync::Arc::clone(buf), range));
         // Hand the chunk to a worker; while they are all busy, take in what they finished.
         while let Some(j) = job.take() {
             let sender = self

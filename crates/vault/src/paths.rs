@@ -16,6 +16,8 @@ use crate::manifest::{hex, unhex, Entry, EntryKind};
 const MIN: u32 = 256 * 1024;
 const AVG: u32 = 1024 * 1024;
 const MAX: u32 = 4 * 1024 * 1024;
+/// Files up to this size are read whole and chunked in memory; larger ones are streamed.
+const WHOLE_FILE: u64 = 128 * 1024 * 1024;
 
 /// Walks `root` (without following symlinks) and stores every file's content.
 pub(crate) fn capture(root: &Path, writer: &mut ChunkWriter<'_>) -> Result<(Vec<Entry>, u64), VaultError> {
@@ -64,6 +66,19 @@ pub(crate) fn capture(root: &Path, writer: &mut ChunkWriter<'_>) -> Result<(Vec<
                     .map_err(io(format!("cannot read {}", full.display())))?;
                 if !data.is_empty() {
                     entry.chunks.push(writer.add(&data)?);
+                }
+            } else if meta.len() <= WHOLE_FILE {
+                // Read at once and cut in place: the streaming chunker copies and shifts its buffer
+                // for every chunk, which costs more than the chunking itself.
+                let mut data = Vec::with_capacity(meta.len() as usize);
+                file.take(WHOLE_FILE + 1)
+                    .read_to_end(&mut data)
+                    .map_err(io(format!("cannot read {}", full.display())))?;
+                let data = std::sync::Arc::new(data);
+                for c in fastcdc::v2020::FastCDC::new(&data, MIN, AVG, MAX) {
+                    entry
+                        .chunks
+                        .push(writer.add_range(&data, c.offset..c.offset + c.length)?);
                 }
             } else {
                 for chunk in fastcdc::v2020::StreamCDC::new(file, MIN, AVG, MAX) {
