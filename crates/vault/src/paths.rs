@@ -13,7 +13,7 @@ use crate::chunks::ChunkWriter;
 use crate::error::{io, VaultError};
 use crate::manifest::{hex, unhex, Entry, EntryKind};
 
-const MIN: u32 = 256 * 1024;
+const MIN: u32 = 512 * 1024;
 const AVG: u32 = 1024 * 1024;
 const MAX: u32 = 4 * 1024 * 1024;
 /// Files up to this size are read whole and chunked in memory; larger ones are streamed.
