@@ -709,3 +709,21 @@ fn a_held_drop_table_is_snapshotted_and_undone_on_real_postgres() {
         .get(0);
     assert_eq!(next, 501);
 }
+
+#[test]
+fn a_failed_snapshot_keeps_the_approved_action_from_running() {
+    let resource = "\n[[resource]]\nname = \"ledger\"\nkind = \"postgres\"\nenvironment = \"staging\"\nurl = \"postgres://app@ledger.staging.internal:5432/ledger\"\nsecret_env = \"AIRLOCK_TEST_SECRET_THAT_IS_NOT_SET\"";
+    let mut inst = Instance::new("snapfail", resource);
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let cmd = "psql -h ledger.staging.internal -d ledger -c 'TRUNCATE entries'";
+    let (_, _, id) = inst.claude(&agent, cmd, &inst.staging());
+    assert!(inst.approve(&alice, &id.unwrap()).status.success());
+    let (d, reason, _) = inst.claude(&agent, cmd, &inst.staging());
+    assert_eq!(d, "deny");
+    assert!(
+        reason.contains("snapshot") && reason.contains("AIRLOCK_TEST_SECRET_THAT_IS_NOT_SET"),
+        "{reason}"
+    );
+}

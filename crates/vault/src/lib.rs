@@ -2,7 +2,7 @@
 //!
 //! Where Airlock keeps what a destructive action is about to destroy. A content-addressed store:
 //! data is cut into content-defined chunks (FastCDC), identified by a keyed BLAKE3 hash,
-//! compressed (zstd), sealed with XChaCha20-Poly1305, and written into pack files. Snapshot
+//! compressed (zstd), sealed with AES-256-GCM, and written into pack files. Snapshot
 //! manifests say what was captured, from which resource, for which action.
 //!
 //! Writes are crash-safe: every file is written under a temporary name, fsynced and renamed, and a
