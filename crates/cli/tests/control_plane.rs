@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "../../vault/tests/testdata/mod.rs"]
+mod testdata;
+
+use testdata::noise;
+
 const BIN: &str = env!("CARGO_BIN_EXE_airlock");
 
 struct Instance {
@@ -495,19 +500,6 @@ fn unknown_config_keys_name_the_key_and_line() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("soket") && err.contains("line 3"), "{err}");
-}
-
-/// Pseudo-random bytes that do not compress.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn snapshots(inst: &Instance) -> Vec<Value> {

@@ -7,6 +7,11 @@ use std::path::{Path, PathBuf};
 
 use airlock_vault::{Key, LocalBackend, Vault, VaultError};
 
+#[path = "testdata/mod.rs"]
+mod testdata;
+
+use testdata::noise;
+
 struct Dir(PathBuf);
 
 impl Dir {
@@ -37,19 +42,6 @@ fn vault(dir: &Path, key: &Key) -> Vault {
     } else {
         Vault::create(backend, key.clone()).unwrap()
     }
-}
-
-/// Pseudo-random bytes that do not compress, from a small xorshift.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn tree(root: &Path) {
