@@ -55,16 +55,9 @@ impl ScriptLanguage {
     }
 
     fn from_program(prog: &str) -> Option<ScriptLanguage> {
-        if prog.starts_with("python") || prog.starts_with("pypy") {
-            return Some(ScriptLanguage::Python);
-        }
         match prog {
             "sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" => Some(ScriptLanguage::Shell),
-            "node" | "deno" | "bun" | "tsx" | "ts-node" => Some(ScriptLanguage::JavaScript),
-            "perl" => Some(ScriptLanguage::Perl),
-            "ruby" => Some(ScriptLanguage::Ruby),
-            "php" => Some(ScriptLanguage::Php),
-            _ => None,
+            _ => Lang::of_program(prog).map(ScriptLanguage::from_lang),
         }
     }
 

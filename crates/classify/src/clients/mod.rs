@@ -147,19 +147,7 @@ impl<'a> ClientArgs<'a> {
 
     /// Every value given for any of `flags`.
     pub(super) fn get(&self, flags: &[&str]) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .values
-            .iter()
-            .filter(|(f, _)| flags.contains(f))
-            .map(|(_, a)| a.text.clone())
-            .collect();
-        v.extend(
-            self.attached
-                .iter()
-                .filter(|(f, _)| flags.contains(&f.as_str()))
-                .map(|(_, a)| a.text.clone()),
-        );
-        v
+        self.values_of(flags).into_iter().map(|a| a.text).collect()
     }
 
     pub(super) fn values_of(&self, flags: &[&str]) -> Vec<Arg> {

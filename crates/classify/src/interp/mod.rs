@@ -21,6 +21,25 @@ pub(crate) enum Lang {
 }
 
 impl Lang {
+    /// The language an interpreter runs, by program name (`python3.11`, `node`, `jruby`…). Used for
+    /// command lines and shebang lines alike.
+    pub(crate) fn of_program(name: &str) -> Option<Lang> {
+        let is_versioned = |base: &str| {
+            name.strip_prefix(base)
+                .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        };
+        if is_versioned("python") || is_versioned("pypy") {
+            return Some(Lang::Python);
+        }
+        match name {
+            "node" | "nodejs" | "deno" | "bun" | "tsx" | "ts-node" => Some(Lang::JavaScript),
+            "perl" => Some(Lang::Perl),
+            "ruby" | "jruby" => Some(Lang::Ruby),
+            "php" => Some(Lang::Php),
+            _ => None,
+        }
+    }
+
     fn pack_name(self) -> &'static str {
         match self {
             Lang::Python => "python",

@@ -7,6 +7,7 @@ use super::stream::{base64_decode, hex_decode};
 use super::Stream;
 use crate::arg::Arg;
 use crate::ctx::Ctx;
+use crate::interp::Lang;
 use crate::packs::{packs, Wrapper};
 use crate::selfprotect::names_airlock;
 use crate::{clients, http, Risk, TargetKind};
@@ -99,7 +100,7 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
         shell(name, args, stdin, &summary, ctx);
         return Stream::Opaque;
     }
-    if let Some(lang) = interp_cmd::language(name) {
+    if let Some(lang) = Lang::of_program(name) {
         interp_cmd::run(lang, args, stdin, &summary, ctx);
         return Stream::Opaque;
     }

@@ -9,23 +9,6 @@ use crate::interp::{scan, Lang};
 use crate::script::ScriptLanguage;
 use crate::Risk;
 
-pub(super) fn language(name: &str) -> Option<Lang> {
-    let is_versioned = |base: &str| {
-        name.strip_prefix(base)
-            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
-    };
-    if is_versioned("python") || is_versioned("pypy") {
-        return Some(Lang::Python);
-    }
-    match name {
-        "node" | "nodejs" | "deno" | "bun" | "tsx" | "ts-node" => Some(Lang::JavaScript),
-        "perl" => Some(Lang::Perl),
-        "ruby" | "jruby" => Some(Lang::Ruby),
-        "php" => Some(Lang::Php),
-        _ => None,
-    }
-}
-
 /// Flags whose value is code to run, per language.
 fn code_flag(lang: Lang, flag: &str) -> bool {
     match lang {
