@@ -97,6 +97,11 @@ impl Vault {
         serde_json::from_slice(&json).map_err(|_| VaultError::Corrupt(format!("index file {name}")))
     }
 
+    /// A chunk writer for one new snapshot.
+    fn writer(&self) -> Result<ChunkWriter<'_>, VaultError> {
+        ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index, &self.progress)
+    }
+
     fn write_snapshot(&self, snap: &Snapshot) -> Result<(), VaultError> {
         let json = serde_json::to_vec(snap).map_err(|e| VaultError::Invalid(e.to_string()))?;
         self.backend
@@ -113,7 +118,7 @@ impl Vault {
     ) -> Result<Snapshot, VaultError> {
         let origin =
             std::path::absolute(path).map_err(crate::error::io(format!("cannot resolve {}", path.display())))?;
-        let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index, &self.progress)?;
+        let mut writer = self.writer()?;
         let (entries, bytes) = crate::paths::capture(&origin, &mut writer)?;
         self.finish(
             writer,
@@ -139,7 +144,7 @@ impl Vault {
         let tmp = std::env::temp_dir().join(format!("airlock-sqlite-{}.db", random_id()?));
         let result = (|| {
             crate::sqlite::backup(&origin, &tmp)?;
-            let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index, &self.progress)?;
+            let mut writer = self.writer()?;
             let (mut entries, bytes) = crate::paths::capture(&tmp, &mut writer)?;
             // Keep the original file's mode and times, not the temporary copy's.
             if let (Some(e), Ok(meta)) = (entries.first_mut(), std::fs::metadata(&origin)) {
@@ -203,7 +208,7 @@ impl Vault {
         action_id: Option<&str>,
         locked_until: Option<i64>,
     ) -> Result<Snapshot, VaultError> {
-        let mut writer = ChunkWriter::new(self.backend.as_ref(), &self.sealer, &self.index, &self.progress)?;
+        let mut writer = self.writer()?;
         let mut data_entries: Vec<crate::Entry> = Vec::new();
         let tables = crate::postgres::capture(url, scope, &mut |i, reader| {
             let mut chunks = Vec::new();
