@@ -27,6 +27,9 @@ pub enum Command {
     Init(InitArgs),
     /// Run the server: the state, the policy, and the API hooks and the CLI use.
     Serve,
+    /// Run the Postgres gateway alone (`[postgres] listen`): agents connect with their token as the
+    /// password, Airlock judges every statement. `serve` runs it too when it is configured.
+    Pg,
     /// Issue, list and revoke tokens.
     #[command(subcommand)]
     Token(TokenCommand),

@@ -17,6 +17,7 @@ fn main() {
         cli::Command::Demo(args) => commands::demo::run(args),
         cli::Command::Init(args) => commands::init::run(args),
         cli::Command::Serve => commands::serve::run(config),
+        cli::Command::Pg => commands::serve::pg(config),
         cli::Command::Token(cmd) => commands::token::run(config, cmd),
         cli::Command::Pending(args) => commands::approvals::pending(config, args),
         cli::Command::Approve(args) => commands::approvals::decide(config, args, true),

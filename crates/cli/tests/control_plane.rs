@@ -1,9 +1,8 @@
 //! The control plane end to end: a real `airlock serve` on a unix socket in a temp dir, real
 //! SQLite state, the real hook path for each agent, and real approvals.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -13,149 +12,9 @@ mod testdata;
 
 use testdata::noise;
 
-const BIN: &str = env!("CARGO_BIN_EXE_airlock");
+mod harness;
 
-struct Instance {
-    dir: PathBuf,
-    config: PathBuf,
-    server: Option<Child>,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn unique(name: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "airlock-cp-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ))
-}
-
-impl Instance {
-    fn new(name: &str, server_extra: &str) -> Instance {
-        let dir = unique(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("work/staging")).unwrap();
-        std::fs::create_dir_all(dir.join("work/prod")).unwrap();
-        // The instance's own directory is protected: the agent's work lives beside it, not in it.
-        std::fs::create_dir_all(dir.join("airlock")).unwrap();
-        let config = dir.join("airlock/airlock.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nlisten = \"\"\nsocket = \"airlock.sock\"\n{server_extra}\n\n[[environment]]\nname = \"production\"\nhosts = [\"*.prod.internal\"]\npaths = [\"{prod}\"]\n\n[[environment]]\nname = \"staging\"\nhosts = [\"*.staging.internal\"]\npaths = [\"{staging}\"]\n",
-                prod = dir.join("work/prod").display(),
-                staging = dir.join("work/staging").display()
-            ),
-        )
-        .unwrap();
-        Instance {
-            dir,
-            config,
-            server: None,
-        }
-    }
-
-    fn start(&mut self) {
-        let child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&self.config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.server = Some(child);
-        let socket = self.dir.join("airlock/airlock.sock");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.server.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .arg("--config")
-            .arg(&self.config)
-            .env_remove("AIRLOCK_TOKEN")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(s) = stdin {
-            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-        }
-        drop(child.stdin.take());
-        child.wait_with_output().unwrap()
-    }
-
-    fn token(&self, agent: &str, extra: &[&str]) -> PathBuf {
-        let mut args = vec!["token", "create", "--agent", agent];
-        args.extend_from_slice(extra);
-        let out = self.run(&args, None);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let path = self
-            .dir
-            .join(format!("{agent}-{}.token", extra.join("").replace(['-', '/'], "")));
-        std::fs::write(&path, &out.stdout).unwrap();
-        path
-    }
-
-    fn hook(&self, agent: &str, token: &Path, payload: &Value) -> Output {
-        self.run(
-            &["hook", agent, "--token-file", &token.display().to_string()],
-            Some(&payload.to_string()),
-        )
-    }
-
-    /// Runs a command through the Claude Code hook; returns (decision, reason, approval id).
-    fn claude(&self, token: &Path, command: &str, cwd: &Path) -> (String, String, Option<String>) {
-        let payload = json!({"session_id": "t", "transcript_path": "/dev/null", "cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": command}});
-        let out = self.hook("claude-code", token, &payload);
-        assert_eq!(out.status.code(), Some(0));
-        let v: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-        let decision = v["hookSpecificOutput"]["permissionDecision"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let reason = v["hookSpecificOutput"]["permissionDecisionReason"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let id = reason
-            .split("(id ")
-            .nth(1)
-            .and_then(|r| r.split(')').next())
-            .map(str::to_owned);
-        (decision, reason, id)
-    }
-
-    fn approve(&self, operator: &Path, id: &str) -> Output {
-        self.run(&["approve", id, "--token-file", &operator.display().to_string()], None)
-    }
-
-    fn staging(&self) -> PathBuf {
-        self.dir.join("work/staging")
-    }
-}
+use harness::{unique, Instance, BIN};
 
 #[test]
 fn every_agents_hook_format_in_and_out() {

@@ -107,6 +107,28 @@ impl Default for VaultConfig {
     }
 }
 
+/// `[postgres]`: the Postgres gateway. Agents connect with their token as the password; the
+/// database name picks a `postgres` [[resource]], whose real credentials only Airlock holds.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// Where the gateway listens (`127.0.0.1:6432`); empty: no gateway. Off loopback only with TLS.
+    #[serde(default)]
+    pub listen: String,
+    /// A PEM certificate chain and its PEM private key: clients may (and off loopback must) use TLS.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Idle upstream connections kept per resource for the next session.
+    #[serde(default = "default_pool_idle")]
+    pub pool_idle: usize,
+}
+
+fn default_pool_idle() -> usize {
+    16
+}
+
 /// `[defaults]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -272,6 +294,8 @@ struct File {
     #[serde(default)]
     vault: VaultConfig,
     #[serde(default)]
+    postgres: PostgresConfig,
+    #[serde(default)]
     environment: Vec<EnvironmentConfig>,
     #[serde(default)]
     resource: Vec<ResourceConfig>,
@@ -288,6 +312,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub defaults: Defaults,
     pub vault: VaultConfig,
+    pub postgres: PostgresConfig,
     pub environments: Vec<EnvironmentConfig>,
     pub resources: Vec<ResourceConfig>,
     pub agents: Vec<AgentConfig>,
@@ -295,6 +320,15 @@ pub struct Config {
     pub approval_ttl: Duration,
     pub hold_ttl: Duration,
     pub retention: Duration,
+}
+
+/// Whether `host:port` names a loopback address.
+fn is_loopback(listen: &str) -> bool {
+    let host = listen
+        .rsplit_once(':')
+        .map_or(listen, |(h, _)| h)
+        .trim_matches(['[', ']']);
+    host == "localhost" || host == "::1" || host.starts_with("127.")
 }
 
 impl Config {
@@ -322,16 +356,20 @@ impl Config {
         let hold_ttl = parse_duration(&file.server.hold_ttl).map_err(|e| format!("server.hold_ttl: {e}"))?;
         let retention = parse_duration(&file.vault.retention).map_err(|e| format!("vault.retention: {e}"))?;
         let listen = file.server.listen.trim();
-        if !listen.is_empty() {
-            let host = listen
-                .rsplit_once(':')
-                .map_or(listen, |(h, _)| h)
-                .trim_matches(['[', ']']);
-            if !(host == "localhost" || host == "::1" || host.starts_with("127.")) {
-                return Err(format!(
-                    "server.listen = {listen:?}: the API has no TLS and must stay on loopback (127.0.0.1 or ::1); use server.socket for local-only access"
-                ));
-            }
+        if !listen.is_empty() && !is_loopback(listen) {
+            return Err(format!(
+                "server.listen = {listen:?}: the API has no TLS and must stay on loopback (127.0.0.1 or ::1); use server.socket for local-only access"
+            ));
+        }
+        let pg = &file.postgres;
+        if pg.tls_cert.is_some() != pg.tls_key.is_some() {
+            return Err("postgres: tls_cert and tls_key go together; set both or neither".into());
+        }
+        if !pg.listen.trim().is_empty() && !is_loopback(pg.listen.trim()) && pg.tls_cert.is_none() {
+            return Err(format!(
+                "postgres.listen = {:?}: off loopback the gateway needs TLS (set tls_cert and tls_key), or tokens would cross the network readable",
+                pg.listen
+            ));
         }
         let mut names = Vec::new();
         for e in &file.environment {
@@ -384,6 +422,7 @@ impl Config {
             server: file.server,
             defaults: file.defaults,
             vault: file.vault,
+            postgres: file.postgres,
             environments: file.environment,
             resources: file.resource,
             agents: file.agent,

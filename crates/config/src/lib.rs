@@ -24,8 +24,8 @@ mod resolve;
 mod starter;
 
 pub use config::{
-    AgentConfig, BackupConfig, Config, ConfigError, Defaults, EnvironmentConfig, KeepRules, ResourceConfig,
-    ServerConfig, VaultConfig,
+    AgentConfig, BackupConfig, Config, ConfigError, Defaults, EnvironmentConfig, KeepRules, PostgresConfig,
+    ResourceConfig, ServerConfig, VaultConfig,
 };
 pub use discover::{discover, user_config_dir, Discovered};
 pub use duration::parse_duration;

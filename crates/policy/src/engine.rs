@@ -58,6 +58,22 @@ pub struct ActionDetails {
 pub struct Policy {
     schema: Schema,
     set: PolicySet,
+    /// Decisions already made, when no policy reads anything but `context.kind`, `.cwd` and
+    /// `.source` (then the summary cannot change a decision, and the Postgres gateway's thousands of
+    /// statements per second need not each build a Cedar request).
+    memo: Option<std::sync::Mutex<std::collections::HashMap<String, Decision>>>,
+}
+
+const MEMO_LIMIT: usize = 4096;
+
+/// Whether a decision can depend on more than the memo key holds: any use of `context` other than
+/// its `kind`, `cwd` and `source` attributes.
+fn reads_more_context(text: &str) -> bool {
+    let rest = text
+        .replace("context.kind", "")
+        .replace("context.cwd", "")
+        .replace("context.source", "");
+    rest.contains("context")
 }
 
 fn action_name(risk: Risk) -> &'static str {
@@ -109,7 +125,15 @@ impl Policy {
                 }
             }
         }
-        Ok(Policy { schema, set })
+        let memo = (!set.policies().any(|p| reads_more_context(&p.to_string())))
+            .then(|| std::sync::Mutex::new(std::collections::HashMap::new()));
+        Ok(Policy { schema, set, memo })
+    }
+
+    /// Whether a decision depends only on who, what risk, which resource, and the action's kind,
+    /// cwd and source: never on its text. Callers may then reuse a decision for texts of one shape.
+    pub fn ignores_text(&self) -> bool {
+        self.memo.is_some()
     }
 
     /// Airlock's default policy.
@@ -134,8 +158,36 @@ impl Policy {
     }
 
     fn decide_one(&self, subject: &Subject, risk: Risk, target: &Target, details: &ActionDetails) -> Decision {
+        let key = self.memo.as_ref().map(|_| {
+            [
+                subject.name.as_str(),
+                if subject.operator { "1" } else { "0" },
+                action_name(risk),
+                &target.name,
+                &target.kind,
+                &target.environment,
+                &details.kind,
+                &details.cwd,
+                &details.source,
+            ]
+            .join("\0")
+        });
+        if let (Some(memo), Some(key)) = (&self.memo, &key) {
+            if let Some(d) = memo.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+                return d.clone();
+            }
+        }
         match self.authorize(subject, risk, target, details) {
-            Ok(d) => d,
+            Ok(d) => {
+                if let (Some(memo), Some(key)) = (&self.memo, key) {
+                    let mut memo = memo.lock().unwrap_or_else(|p| p.into_inner());
+                    if memo.len() >= MEMO_LIMIT {
+                        memo.clear();
+                    }
+                    memo.insert(key, d.clone());
+                }
+                d
+            }
             // A request the engine cannot evaluate is refused, never waved through.
             Err(e) => Decision::deny(format!("the policy could not be evaluated for {}: {e}", target.name)),
         }
@@ -229,6 +281,34 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memo_only_when_no_policy_reads_the_summary() {
+        assert!(Policy::default_policy().memo.is_some());
+        let reads_summary = format!(
+            "{DEFAULT_POLICY}\n@id(\"no-drop\") forbid (principal, action, resource) when {{ context.summary like \"*DROP*\" }};"
+        );
+        let p = Policy::parse(&reads_summary).unwrap();
+        assert!(p.memo.is_none());
+        let details = |s: &str| ActionDetails {
+            kind: "sql".into(),
+            cwd: "/".into(),
+            source: "t".into(),
+            summary: s.into(),
+        };
+        let t = [target("staging", "postgres")];
+        assert_eq!(
+            p.decide(&agent(), Risk::Read, &t, &details("SELECT 1")).outcome,
+            Outcome::Allow
+        );
+        assert_eq!(
+            p.decide(&agent(), Risk::Read, &t, &details("SELECT 'DROP'")).outcome,
+            Outcome::Deny
+        );
+        let memo = Policy::default_policy();
+        let first = memo.decide(&agent(), Risk::Destructive, &t, &details("a"));
+        assert_eq!(memo.decide(&agent(), Risk::Destructive, &t, &details("b")), first);
+    }
 
     fn agent() -> Subject {
         Subject {

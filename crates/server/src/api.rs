@@ -14,6 +14,11 @@ pub struct SubmitRequest {
     /// Where it came from: `hook:claude-code`, `cli`…
     #[serde(default)]
     pub source: String,
+    /// The configured resource the action reaches, when the caller knows it for certain (the
+    /// Postgres gateway: the connection's database). Never taken from the HTTP API, where an agent
+    /// could name a milder resource than the one its command reaches.
+    #[serde(skip)]
+    pub resource: Option<String>,
 }
 
 impl SubmitRequest {
@@ -23,6 +28,7 @@ impl SubmitRequest {
             input: input.into(),
             cwd: Some(cwd.into()),
             source: source.into(),
+            resource: None,
         }
     }
 }
@@ -77,6 +83,10 @@ pub struct ActionView {
     pub snapshot_plan: Option<crate::Plan>,
     /// Snapshots taken before it ran.
     pub snapshots: Vec<String>,
+    /// What the action would touch, measured when it was held (the Postgres gateway: tables, their
+    /// row counts and sizes, the planner's row estimate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blast_radius: Option<serde_json::Value>,
     pub created_at: i64,
     pub until: Option<i64>,
 }

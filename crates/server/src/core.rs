@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use airlock_classify::{classify, find_credentials, redact, Action, ActionKind, Risk};
-use airlock_config::{Config, Resolver};
+use airlock_config::{Config, Resolved, Resolver};
 use airlock_policy::{ActionDetails, Decision, Outcome, Policy, Subject, Target};
 use airlock_store::{
-    generate_token, hash_token, token_id, ActionRecord, ActionState, ApprovalRecord, AuditEntry, NewAudit, SqliteStore,
-    Store, TokenKind, TokenRecord,
+    generate_token, hash_token, token_id, ActionRecord, ActionState, ApprovalRecord, AuditEntry, NewAudit,
+    ScramVerifier, SqliteStore, Store, TokenKind, TokenRecord, SCRAM_ITERATIONS,
 };
 use serde_json::json;
 
@@ -162,6 +162,7 @@ impl Airlock {
             TokenKind::Agent
         };
         let token = generate_token(kind).map_err(|e| ApiError::Internal(format!("no randomness for a token: {e}")))?;
+        let scram = ScramVerifier::new(&token, &self.scram_salt()?, SCRAM_ITERATIONS);
         let at = now();
         let record = TokenRecord {
             id: token_id(&token).unwrap_or_default(),
@@ -173,6 +174,7 @@ impl Airlock {
             created_at: at,
             expires_at: ttl.map(|d| at + d.as_secs() as i64),
             revoked_at: None,
+            scram: Some(scram.encode()),
         };
         self.store.insert_token(&record)?;
         self.audit(
@@ -181,6 +183,30 @@ impl Airlock {
             json!({ "token": record.id, "agent": agent, "operator": operator, "environments": record.environments, "max_risk": record.max_risk, "expires_at": record.expires_at }),
         )?;
         Ok((token, record))
+    }
+
+    /// The instance's SCRAM salt, shared by every token (see `airlock_store::ScramVerifier`);
+    /// created on first use.
+    pub fn scram_salt(&self) -> Result<Vec<u8>, ApiError> {
+        let mut fresh = [0u8; 16];
+        getrandom::fill(&mut fresh).map_err(|e| ApiError::Internal(format!("no randomness for a salt: {e}")))?;
+        let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+        let stored = self.store.setting_or_insert("scram_salt", &hex)?;
+        (0..stored.len() / 2)
+            .map(|i| u8::from_str_radix(&stored[i * 2..i * 2 + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| ApiError::Internal("the stored SCRAM salt is damaged".into()))
+    }
+
+    /// Whether the policy decides without reading an action's text (see `Policy::ignores_text`).
+    pub fn policy_ignores_text(&self) -> bool {
+        self.policy.ignores_text()
+    }
+
+    /// Records an event in the audit chain (the Postgres gateway's connections and statement
+    /// batches).
+    pub fn record(&self, kind: &str, action_id: Option<&str>, detail: serde_json::Value) -> Result<(), ApiError> {
+        self.audit(kind, action_id, detail).map(|_| ())
     }
 
     pub fn revoke_token(&self, id: &str) -> Result<bool, ApiError> {
@@ -237,8 +263,27 @@ impl Airlock {
         action.protected_paths = self.airlock_paths.clone();
         let assessment = classify(&action, &FsWorld);
         let credentials = find_credentials(&req.input, own_token);
-        let resolver = Resolver::new(&self.config, self.airlock_paths.clone(), Vec::new());
-        let resolved = resolver.resolve(&assessment, Some(Path::new(&cwd)), kind == ActionKind::Sql);
+        let resolved = match &req.resource {
+            Some(name) => {
+                let r = self
+                    .config
+                    .resources
+                    .iter()
+                    .find(|r| &r.name == name)
+                    .ok_or_else(|| ApiError::BadRequest(format!("no [[resource]] is named {name:?}")))?;
+                vec![Resolved {
+                    name: r.name.clone(),
+                    kind: r.kind.clone(),
+                    environment: r.environment.clone(),
+                    via: "the gateway connection's database".into(),
+                }]
+            }
+            None => Resolver::new(&self.config, self.airlock_paths.clone(), Vec::new()).resolve(
+                &assessment,
+                Some(Path::new(&cwd)),
+                kind == ActionKind::Sql,
+            ),
+        };
         let subject = Subject {
             name: caller.agent.clone(),
             operator: caller.operator,
@@ -323,6 +368,17 @@ impl Airlock {
     /// Decides an action for an agent and records it. A held action that humans approved is let
     /// through exactly once, and only for the same fingerprint.
     pub fn submit(&self, caller: &TokenRecord, req: SubmitRequest) -> Result<SubmitResponse, ApiError> {
+        self.submit_with(caller, req, None)
+    }
+
+    /// [`submit`](Self::submit), keeping what the caller measured of the action's reach
+    /// (`blast_radius`) for the approver when the action is held.
+    pub fn submit_with(
+        &self,
+        caller: &TokenRecord,
+        req: SubmitRequest,
+        blast_radius: Option<serde_json::Value>,
+    ) -> Result<SubmitResponse, ApiError> {
         if req.input.len() > airlock_classify::MAX_INPUT_BYTES {
             return Err(ApiError::BadRequest("the action is larger than Airlock accepts".into()));
         }
@@ -458,6 +514,7 @@ impl Airlock {
             "decision": ev.decision,
             "credentials": ev.credentials,
             "snapshot_plan": snapshot_plan,
+            "blast_radius": blast_radius,
         });
         let record = ActionRecord {
             id: id.clone(),
@@ -595,6 +652,7 @@ impl Airlock {
             snapshot: a.snapshot,
             snapshot_plan: serde_json::from_value(a.detail["snapshot_plan"].clone()).ok(),
             snapshots: a.snapshots.clone(),
+            blast_radius: Some(a.detail["blast_radius"].clone()).filter(|v| !v.is_null()),
             created_at: a.created_at,
             until: a.until,
         })

@@ -16,12 +16,14 @@
 mod audit;
 mod error;
 mod records;
+mod scram;
 mod sqlite;
 mod token;
 
 pub use audit::{verify_chain, AuditEntry, ChainBreak, NewAudit};
 pub use error::StoreError;
 pub use records::{ActionRecord, ActionState, ApprovalRecord, TokenRecord};
+pub use scram::{hmac_sha256, ScramVerifier, SCRAM_ITERATIONS};
 pub use sqlite::SqliteStore;
 pub use token::{generate_token, hash_token, token_id, TokenKind};
 
@@ -32,6 +34,8 @@ pub trait Store: Send + Sync {
     fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
     fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
     fn revoke_token(&self, id: &str, at: i64) -> Result<bool, StoreError>;
+    /// An instance setting; when absent, stores `default` first (atomically) and returns it.
+    fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError>;
 
     fn insert_action(&self, a: &ActionRecord) -> Result<(), StoreError>;
     fn action(&self, id: &str) -> Result<Option<ActionRecord>, StoreError>;

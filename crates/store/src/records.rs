@@ -17,6 +17,10 @@ pub struct TokenRecord {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The SCRAM-SHA-256 verifier (`ScramVerifier::encode`) the Postgres gateway checks; None for
+    /// tokens issued before the gateway existed.
+    #[serde(default)]
+    pub scram: Option<String>,
 }
 
 impl TokenRecord {

@@ -61,6 +61,9 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX audit_action ON audit (action_id);",
     // 2: the vault snapshots taken before an action ran
     "ALTER TABLE actions ADD COLUMN snapshots TEXT NOT NULL DEFAULT '[]';",
+    // 3: SCRAM verifiers for the Postgres gateway, and instance settings (the shared SCRAM salt)
+    "ALTER TABLE tokens ADD COLUMN scram TEXT;
+     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 /// SQLite-backed state.
@@ -142,6 +145,7 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         created_at: r.get("created_at")?,
         expires_at: r.get("expires_at")?,
         revoked_at: r.get("revoked_at")?,
+        scram: r.get("scram")?,
     })
 }
 
@@ -194,8 +198,8 @@ fn states_sql(states: &[ActionState]) -> String {
 impl Store for SqliteStore {
     fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         self.db().execute(
-            "INSERT INTO tokens (id, hash, agent, operator, environments, max_risk, created_at, expires_at, revoked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO tokens (id, hash, agent, operator, environments, max_risk, created_at, expires_at, revoked_at, scram)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 t.id,
                 t.hash,
@@ -205,7 +209,8 @@ impl Store for SqliteStore {
                 t.max_risk,
                 t.created_at,
                 t.expires_at,
-                t.revoked_at
+                t.revoked_at,
+                t.scram
             ],
         )?;
         Ok(())
@@ -231,6 +236,15 @@ impl Store for SqliteStore {
             params![id, at],
         )?;
         Ok(n == 1)
+    }
+
+    fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError> {
+        let db = self.db();
+        db.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            params![key, default],
+        )?;
+        Ok(db.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))?)
     }
 
     fn insert_action(&self, a: &ActionRecord) -> Result<(), StoreError> {

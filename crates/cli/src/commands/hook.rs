@@ -26,6 +26,7 @@ fn decide(config: Option<&Path>, args: &HookArgs, agent: Agent, input: &str) -> 
         input: call.input,
         cwd: call.cwd,
         source: format!("hook:{}", agent.name()),
+        resource: None,
     };
     let answer: SubmitResponse = client
         .call("POST", "/v1/actions", Some(&json!(req)))

@@ -62,11 +62,13 @@ fn explain(config: Option<&Path>, args: ExplainArgs) -> Result<()> {
         created_at: 0,
         expires_at: None,
         revoked_at: None,
+        scram: None,
     };
     let req = SubmitRequest {
         kind: args.kind.name().into(),
         input: args.input.clone(),
         cwd: Some(cwd.display().to_string()),
+        resource: None,
         source: "cli".into(),
     };
     let ev = airlock.evaluate(&subject, &req, None).map_err(|e| anyhow!("{e}"))?;

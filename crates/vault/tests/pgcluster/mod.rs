@@ -92,6 +92,24 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// A login role that must authenticate with SCRAM-SHA-256 over TCP (everyone else stays trust).
+    #[allow(dead_code)]
+    pub fn password_role(&self, user: &str, password: &str) {
+        self.client("postgres")
+            .batch_execute(&format!(
+                "SET password_encryption = 'scram-sha-256'; CREATE ROLE {user} LOGIN SUPERUSER PASSWORD '{password}'"
+            ))
+            .unwrap();
+        let hba = self.dir.join("data/pg_hba.conf");
+        let old = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(&hba, format!("host all {user} 127.0.0.1/32 scram-sha-256\n{old}")).unwrap();
+        self.client("postgres")
+            .batch_execute("SELECT pg_reload_conf()")
+            .unwrap();
+        // The reload is a signal: give the postmaster a moment to read the file.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
     pub fn client(&self, db: &str) -> postgres::Client {
         postgres::Client::connect(&self.url(db), postgres::NoTls).unwrap()
     }

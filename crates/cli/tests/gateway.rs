@@ -1,0 +1,655 @@
+//! The Postgres gateway end to end: a real `airlock serve` with `[postgres] listen`, a real
+//! PostgreSQL 15 cluster started by the harness (the gateway logs in upstream with SCRAM as a role
+//! that needs a password), and real clients: psql, tokio-postgres (through the `postgres` crate),
+//! psycopg, and raw protocol bytes.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use postgres::error::SqlState;
+use serde_json::Value;
+
+mod harness;
+#[path = "../../vault/tests/pgcluster/mod.rs"]
+mod pgcluster;
+
+use harness::Instance;
+use pgcluster::Cluster;
+
+const UPSTREAM_PASSWORD: &str = "upstream-secret-Zq8";
+
+struct Gateway {
+    pg: Cluster,
+    inst: Instance,
+    port: u16,
+    agent: String,
+    alice: PathBuf,
+    bob: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn read_token(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+impl Gateway {
+    /// A cluster with databases `shop` (production) and `scratch` (staging), and an Airlock whose
+    /// gateway serves both as resources reached as role `app` with a password.
+    fn start(name: &str) -> Gateway {
+        let pg = Cluster::start(&format!("gw-{name}"));
+        pg.password_role("app", UPSTREAM_PASSWORD);
+        let mut admin = pg.client("postgres");
+        for db in ["shop", "scratch"] {
+            admin.batch_execute(&format!("CREATE DATABASE {db} OWNER app")).unwrap();
+        }
+        std::env::set_var("AIRLOCK_GW_TEST_PASSWORD", UPSTREAM_PASSWORD);
+        let port = free_port();
+        let resource = |name: &str, env: &str| {
+            format!(
+                "\n[[resource]]\nname = \"{name}\"\nkind = \"postgres\"\nenvironment = \"{env}\"\nurl = \"postgres://app@127.0.0.1:{}/{name}\"\nsecret_env = \"AIRLOCK_GW_TEST_PASSWORD\"\n",
+                pg.port
+            )
+        };
+        let extra = format!(
+            "\n[postgres]\nlisten = \"127.0.0.1:{port}\"\n{}{}",
+            resource("shop", "production"),
+            resource("scratch", "staging")
+        );
+        let mut inst = Instance::new(&format!("gw-{name}"), &extra);
+        inst.start();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the gateway did not start listening");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let agent = read_token(&inst.token("claude", &[]));
+        let alice = inst.token("alice", &["--operator"]);
+        let bob = inst.token("bob", &["--operator"]);
+        Gateway {
+            pg,
+            inst,
+            port,
+            agent,
+            alice,
+            bob,
+        }
+    }
+
+    fn config(&self, db: &str, token: &str) -> postgres::Config {
+        let mut c = postgres::Config::new();
+        c.host("127.0.0.1")
+            .port(self.port)
+            .user("any-user-name")
+            .password(token)
+            .dbname(db)
+            .connect_timeout(Duration::from_secs(10));
+        c
+    }
+
+    fn client(&self, db: &str) -> postgres::Client {
+        self.config(db, &self.agent).connect(postgres::NoTls).unwrap()
+    }
+
+    fn approve(&self, operator: &Path, id: &str) {
+        let out = self.inst.approve(operator, id);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn pending(&self) -> Vec<Value> {
+        let out = self.inst.run(
+            &["pending", "--json", "--token-file", &self.alice.display().to_string()],
+            None,
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn psql(&self, db: &str, args: &[&str]) -> std::process::Output {
+        Command::new("psql")
+            .args([
+                "-X",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "agent",
+                "-d",
+                db,
+            ])
+            .args(args)
+            .env("PGPASSWORD", &self.agent)
+            .env("PGSSLMODE", "prefer")
+            .output()
+            .expect("psql must be installed (postgresql-client)")
+    }
+}
+
+/// The SQLSTATE and message of a failed statement.
+fn db_error(e: postgres::Error) -> (SqlState, String) {
+    let db = e.as_db_error().unwrap_or_else(|| panic!("not a server error: {e}"));
+    let text = format!(
+        "{} {} {}",
+        db.message(),
+        db.detail().unwrap_or(""),
+        db.hint().unwrap_or("")
+    );
+    (db.code().clone(), text)
+}
+
+/// The approval id in a held statement's message: `(id abcd1234)`.
+fn held_id(text: &str) -> String {
+    text.split("(id ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or_else(|| panic!("no approval id in {text:?}"))
+        .to_owned()
+}
+
+#[test]
+fn psql_scripts_run_through_the_gateway() {
+    let gw = Gateway::start("psql");
+    let dir = gw.inst.dir.clone();
+    let csv = dir.join("items.csv");
+    let script = dir.join("script.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "CREATE TABLE items (id int PRIMARY KEY, name text, n numeric);
+INSERT INTO items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 1000) g;
+BEGIN;
+UPDATE items SET name = 'changed' WHERE id = 1;
+SELECT name FROM items WHERE id = 1;
+COMMIT;
+SELECT count(*) AS total FROM items \\; SELECT 'second of two' AS multi;
+\\copy items (id, name) TO '{csv}' CSV
+CREATE TABLE items_copy (id int, name text);
+\\copy items_copy FROM '{csv}' CSV
+SELECT 'copied ' || count(*) FROM items_copy;
+SELECT name FROM items WHERE id = 2;
+SELECT 'rows ' || count(*) FROM (SELECT g, repeat('x', 200) FROM generate_series(1, 300000) g) s;
+",
+            csv = csv.display()
+        ),
+    )
+    .unwrap();
+    let out = gw.psql(
+        "scratch",
+        &["-v", "ON_ERROR_STOP=1", "-f", &script.display().to_string()],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for expected in [
+        "changed",
+        "1000",
+        "second of two",
+        "copied 1000",
+        "item 2",
+        "rows 300000",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} missing from:\n{stdout}");
+    }
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 1000);
+
+    // A held statement: psql prints Airlock's reason and hint, and the table stays.
+    let out = gw.psql("scratch", &["-c", "DROP TABLE items"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("Airlock held this statement") && stderr.contains("airlock approve"),
+        "{stderr}"
+    );
+    let n: i64 = gw
+        .pg
+        .client("scratch")
+        .query_one("SELECT count(*) FROM items", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1000);
+}
+
+#[test]
+fn tokio_postgres_simple_extended_copy_cancel_and_notify() {
+    let gw = Gateway::start("tokio");
+    let mut c = gw.client("scratch");
+    // Simple protocol, several statements in one Query.
+    c.batch_execute(
+        "CREATE TABLE t (id int PRIMARY KEY, body bytea, tags text[]); CREATE INDEX t_tags ON t USING gin (tags)",
+    )
+    .unwrap();
+    // Extended protocol: a named prepared statement run many times, with binary parameters.
+    let insert = c.prepare("INSERT INTO t VALUES ($1, $2, $3)").unwrap();
+    for i in 0..200i32 {
+        let body: Vec<u8> = (0..=255u8).map(|b| b.wrapping_add(i as u8)).collect();
+        c.execute(&insert, &[&i, &body, &vec![format!("tag{}", i % 7)]])
+            .unwrap();
+    }
+    // Unnamed statements each time.
+    let rows = c
+        .query(
+            "SELECT id, body FROM t WHERE id < $1 AND $2 = ANY(tags) ORDER BY id",
+            &[&50i32, &"tag3"],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 7);
+    let body: Vec<u8> = rows[0].get(1);
+    assert_eq!(body.len(), 256);
+    assert_eq!(body[0], 3);
+    // Transactions.
+    let mut tx = c.transaction().unwrap();
+    tx.execute("INSERT INTO t (id) VALUES (1000)", &[]).unwrap();
+    tx.rollback().unwrap();
+    let mut tx = c.transaction().unwrap();
+    tx.execute("INSERT INTO t (id) VALUES (1001)", &[]).unwrap();
+    tx.commit().unwrap();
+    let ids: Vec<i32> = c
+        .query("SELECT id FROM t WHERE id >= 1000", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, vec![1001]);
+    // COPY in and out.
+    let mut w = c.copy_in("COPY t (id, tags) FROM STDIN").unwrap();
+    for i in 5000..15000 {
+        writeln!(w, "{i}\t{{copied}}").unwrap();
+    }
+    assert_eq!(w.finish().unwrap(), 10_000);
+    let mut text = String::new();
+    c.copy_out("COPY (SELECT id FROM t WHERE 'copied' = ANY(tags) ORDER BY id) TO STDOUT")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text.lines().count(), 10_000);
+    assert_eq!(text.lines().last(), Some("14999"));
+    // A large result.
+    let big = c
+        .query("SELECT g, repeat('y', 100) FROM generate_series(1, 150000) g", &[])
+        .unwrap();
+    assert_eq!(big.len(), 150_000);
+    // Cancel: the gateway's key reaches the right upstream backend.
+    let cancel = c.cancel_token();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        cancel.cancel_query(postgres::NoTls).unwrap();
+    });
+    let started = Instant::now();
+    let err = c.batch_execute("SELECT pg_sleep(30)").unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(db_error(err).0, SqlState::QUERY_CANCELED);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(c.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+    // LISTEN/NOTIFY across two gateway sessions.
+    let mut listener = gw.client("scratch");
+    listener.batch_execute("LISTEN airlock_test").unwrap();
+    c.batch_execute("NOTIFY airlock_test, 'hello'").unwrap();
+    let mut n = listener.notifications();
+    let got = {
+        use postgres::fallible_iterator::FallibleIterator;
+        n.timeout_iter(Duration::from_secs(5)).next().unwrap().unwrap()
+    };
+    assert_eq!(got.payload(), "hello");
+}
+
+#[test]
+fn psycopg_driver_checks_pass_through_the_gateway() {
+    let gw = Gateway::start("psycopg");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pg/tests/drivers/psycopg_check.py");
+    let probe = Command::new("python3").args(["-c", "import psycopg"]).output();
+    assert!(
+        probe.is_ok_and(|o| o.status.success()),
+        "psycopg is required: pip install \"psycopg[binary]\" (.ci/run installs it)"
+    );
+    let out = Command::new("python3")
+        .arg(&script)
+        .env(
+            "DSN",
+            format!(
+                "host=127.0.0.1 port={} dbname=scratch user=agent password={} sslmode=prefer",
+                gw.port, gw.agent
+            ),
+        )
+        .env("EXPECT_GATEWAY", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
+}
+
+fn users(pg: &Cluster) -> Vec<String> {
+    pg.client("shop")
+        .query("SELECT u::text FROM users u ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn a_held_drop_table_is_approved_snapshotted_run_once_and_undone() {
+    let gw = Gateway::start("drop");
+    gw.pg
+        .client("shop")
+        .batch_execute("SET ROLE app; CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL); INSERT INTO users (email) SELECT 'u' || i || '@x.io' FROM generate_series(1, 500) i;")
+        .unwrap();
+    let before = users(&gw.pg);
+    let mut c = gw.client("shop");
+    assert_eq!(
+        c.query_one("SELECT count(*) FROM users", &[]).unwrap().get::<_, i64>(0),
+        500
+    );
+
+    let (code, text) = db_error(c.batch_execute("DROP TABLE users").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert!(text.contains("destructive") && text.contains("production"), "{text}");
+    let id = held_id(&text);
+    // The session stays usable.
+    assert_eq!(c.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+
+    // The approver sees the blast radius: the table, its rows and size.
+    let (_, delete_text) = db_error(c.batch_execute("DELETE FROM users WHERE id <= 100").unwrap_err());
+    let delete_id = held_id(&delete_text);
+    let pending = gw.pending();
+    let drop = pending.iter().find(|a| a["id"] == id.as_str()).unwrap();
+    let table = &drop["blast_radius"]["tables"][0];
+    assert_eq!(table["name"], "users");
+    assert_eq!(table["rows"], 500);
+    assert!(table["bytes"].as_i64().unwrap() > 8192);
+    let delete = pending.iter().find(|a| a["id"] == delete_id.as_str()).unwrap();
+    let estimate = delete["blast_radius"]["planner_rows"].as_f64().unwrap();
+    assert!(estimate >= 1.0, "{delete}");
+    // The DELETE was only explained, never run.
+    assert_eq!(users(&gw.pg).len(), 500);
+
+    // Production: two different people.
+    gw.approve(&gw.alice, &id);
+    let (code, _) = db_error(c.batch_execute("DROP TABLE users").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE, "one approval is not enough");
+    gw.approve(&gw.bob, &id);
+    c.batch_execute("DROP TABLE users").unwrap();
+    let gone: Option<String> = gw
+        .pg
+        .client("shop")
+        .query_one("SELECT to_regclass('users')::text", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(gone, None);
+
+    // Once only: the same statement is held again.
+    let (code, again) = db_error(c.batch_execute("DROP TABLE users").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert_ne!(held_id(&again), id);
+
+    // The snapshot taken before it ran puts everything back.
+    let out = gw.inst.run(&["undo", &id], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(users(&gw.pg), before);
+    let next: i32 = gw
+        .pg
+        .client("shop")
+        .query_one("INSERT INTO users (email) VALUES ('n@x.io') RETURNING id", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(next, 501);
+}
+
+#[test]
+fn an_approved_prepared_statement_runs_once() {
+    let gw = Gateway::start("prepared");
+    gw.pg
+        .client("shop")
+        .batch_execute("SET ROLE app; CREATE TABLE audit_trail (id int PRIMARY KEY, note text); INSERT INTO audit_trail SELECT g, 'n' FROM generate_series(1, 50) g;")
+        .unwrap();
+    let mut c = gw.client("shop");
+    // A write in production is held at Parse.
+    let (code, text) = db_error(c.prepare("UPDATE audit_trail SET note = $1 WHERE id = $2").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    gw.approve(&gw.alice, &held_id(&text));
+    let update = c.prepare("UPDATE audit_trail SET note = $1 WHERE id = $2").unwrap();
+    assert_eq!(c.execute(&update, &[&"approved", &1i32]).unwrap(), 1);
+    let (code, text) = db_error(c.execute(&update, &[&"again", &2i32]).unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert!(text.contains("may not run again"), "{text}");
+    assert_eq!(c.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+    let notes: Vec<String> = gw
+        .pg
+        .client("shop")
+        .query("SELECT note FROM audit_trail WHERE id <= 2 ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(notes, vec!["approved", "n"]);
+}
+
+#[test]
+fn a_refused_statement_fails_the_transaction_like_a_server_error() {
+    let gw = Gateway::start("txn");
+    let mut c = gw.client("scratch");
+    c.batch_execute("CREATE TABLE kept (id int)").unwrap();
+    c.batch_execute("BEGIN").unwrap();
+    c.batch_execute("INSERT INTO kept VALUES (1)").unwrap();
+    let (code, _) = db_error(c.batch_execute("DROP TABLE kept").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    let (code, _) = db_error(c.batch_execute("SELECT 1").unwrap_err());
+    assert_eq!(code, SqlState::IN_FAILED_SQL_TRANSACTION);
+    c.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(
+        c.query_one("SELECT count(*) FROM kept", &[]).unwrap().get::<_, i64>(0),
+        0
+    );
+    // Extended protocol, same rules.
+    let mut tx = c.transaction().unwrap();
+    tx.execute("INSERT INTO kept VALUES ($1)", &[&2i32]).unwrap();
+    let (code, _) = db_error(tx.execute("TRUNCATE kept", &[]).unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    let (code, _) = db_error(tx.query("SELECT 1", &[]).unwrap_err());
+    assert_eq!(code, SqlState::IN_FAILED_SQL_TRANSACTION);
+    tx.rollback().unwrap();
+    assert_eq!(
+        c.query_one("SELECT count(*) FROM kept", &[]).unwrap().get::<_, i64>(0),
+        0
+    );
+}
+
+#[test]
+fn tokens_scope_and_wrong_passwords_are_refused_at_connect() {
+    let gw = Gateway::start("auth");
+    let staging = read_token(&gw.inst.token("stager", &["--env", "staging"]));
+    let err = gw
+        .config("shop", &staging)
+        .connect(postgres::NoTls)
+        .err()
+        .expect("the connection must be refused");
+    let (code, text) = db_error(err);
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert!(
+        text.contains("may reach staging only") && text.contains("production"),
+        "{text}"
+    );
+    // The same token reaches staging.
+    let mut ok = gw.config("scratch", &staging).connect(postgres::NoTls).unwrap();
+    assert_eq!(ok.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+
+    for wrong in [
+        "not-a-token",
+        UPSTREAM_PASSWORD,
+        "alk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000",
+    ] {
+        let (code, text) = db_error(
+            gw.config("scratch", wrong)
+                .connect(postgres::NoTls)
+                .err()
+                .expect("the connection must be refused"),
+        );
+        assert_eq!(code, SqlState::INVALID_PASSWORD, "{text}");
+    }
+    // A revoked token no longer connects.
+    let id = staging[4..12].to_owned();
+    let out = gw.inst.run(&["token", "revoke", &id], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, _) = db_error(
+        gw.config("scratch", &staging)
+            .connect(postgres::NoTls)
+            .err()
+            .expect("the connection must be refused"),
+    );
+    assert_eq!(code, SqlState::INVALID_PASSWORD);
+    // Unknown database names are refused with the list of what there is.
+    let (code, text) = db_error(
+        gw.config("nope", &gw.agent)
+            .connect(postgres::NoTls)
+            .err()
+            .expect("the connection must be refused"),
+    );
+    assert_eq!(code, SqlState::INVALID_CATALOG_NAME);
+    assert!(text.contains("shop") && text.contains("scratch"), "{text}");
+
+    // The audit chain has the statements and the refusals, never a token or the upstream password.
+    std::thread::sleep(Duration::from_millis(400));
+    let log = gw.inst.run(&["log", "--json"], None);
+    let text = String::from_utf8_lossy(&log.stdout);
+    assert!(text.contains("pg.statements") && text.contains("SELECT 1"), "{text}");
+    assert!(text.contains("pg.refused") && text.contains("pg.auth_failed"));
+    for secret in [gw.agent.as_str(), staging.as_str(), UPSTREAM_PASSWORD] {
+        assert!(!text.contains(secret));
+    }
+    assert!(gw.inst.run(&["log", "--verify"], None).status.success());
+}
+
+/// A raw, authenticated protocol session (SCRAM done by hand with postgres-protocol's client).
+fn raw_session(gw: &Gateway) -> TcpStream {
+    use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
+    use postgres_protocol::message::frontend;
+    let mut s = TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = bytes::BytesMut::new();
+    frontend::startup_message([("user", "raw"), ("database", "scratch")], &mut buf).unwrap();
+    s.write_all(&buf).unwrap();
+    let mut scram = ScramSha256::new(gw.agent.as_bytes(), ChannelBinding::unsupported());
+    loop {
+        let (tag, body) = read_message(&mut s);
+        buf.clear();
+        match (tag, body.get(..4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))) {
+            (b'R', Some(10)) => frontend::sasl_initial_response("SCRAM-SHA-256", scram.message(), &mut buf).unwrap(),
+            (b'R', Some(11)) => {
+                scram.update(&body[4..]).unwrap();
+                frontend::sasl_response(scram.message(), &mut buf).unwrap();
+            }
+            (b'R', Some(12)) => scram.finish(&body[4..]).unwrap(),
+            (b'Z', _) => return s,
+            (b'E', _) => panic!("authentication failed: {}", String::from_utf8_lossy(&body)),
+            _ => {}
+        }
+        s.write_all(&buf).unwrap();
+    }
+}
+
+fn read_message(s: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 5];
+    s.read_exact(&mut head).unwrap();
+    let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+    let mut body = vec![0u8; len - 4];
+    s.read_exact(&mut body).unwrap();
+    (head[0], body)
+}
+
+/// What the gateway says before it closes: the ErrorResponse's SQLSTATE, then end of stream.
+fn error_then_close(s: &mut TcpStream) -> String {
+    let (tag, body) = read_message(s);
+    assert_eq!(tag, b'E', "{}", String::from_utf8_lossy(&body));
+    let code = body
+        .split(|&b| b == 0)
+        .find_map(|f| f.strip_prefix(b"C"))
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "the connection should close after the error");
+    code
+}
+
+#[test]
+fn malformed_and_oversized_messages_close_only_their_connection() {
+    let gw = Gateway::start("garbage");
+    let mut bystander = gw.client("scratch");
+    bystander.batch_execute("CREATE TABLE survivors (id int)").unwrap();
+
+    // Garbage after authenticating: an unknown message type.
+    let mut s = raw_session(&gw);
+    s.write_all(b"\x01\x02\x03 this is not the postgres protocol \xff\xfe")
+        .unwrap();
+    assert_eq!(error_then_close(&mut s), "08P01");
+
+    // A length that cannot be.
+    let mut s = raw_session(&gw);
+    s.write_all(b"Q\x00\x00\x00\x01").unwrap();
+    assert_eq!(error_then_close(&mut s), "08P01");
+
+    // A statement larger than the gateway judges.
+    let mut s = raw_session(&gw);
+    let mut query = b"SELECT '".to_vec();
+    query.extend(std::iter::repeat_n(b'x', 2 << 20));
+    query.extend_from_slice(b"'\0");
+    let mut msg = vec![b'Q'];
+    msg.extend(((query.len() + 4) as u32).to_be_bytes());
+    msg.extend(query);
+    let _ = s.write_all(&msg);
+    assert_eq!(error_then_close(&mut s), "54000");
+
+    // A malformed Parse (its parameter count runs past its end).
+    let mut s = raw_session(&gw);
+    s.write_all(b"P\x00\x00\x00\x10\x00SELECT 1\x00\x00\x09").unwrap();
+    assert_eq!(error_then_close(&mut s), "08P01");
+
+    // Garbage instead of a startup packet.
+    let mut s = TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"\x00\x00\x00\x10GET / HTTP/1.1\r\n").unwrap();
+    assert_eq!(error_then_close(&mut s), "08P01");
+
+    // Random bytes after authenticating, many times: every connection ends with an error, and
+    // the gateway keeps serving.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..30 {
+        let mut s = raw_session(&gw);
+        let junk: Vec<u8> = (0..64)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect();
+        let _ = s.write_all(&junk);
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    }
+    bystander.batch_execute("INSERT INTO survivors VALUES (1)").unwrap();
+    let mut fresh = gw.client("scratch");
+    assert_eq!(
+        fresh
+            .query_one("SELECT count(*) FROM survivors", &[])
+            .unwrap()
+            .get::<_, i64>(0),
+        1
+    );
+}
