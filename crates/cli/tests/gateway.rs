@@ -653,3 +653,24 @@ fn malformed_and_oversized_messages_close_only_their_connection() {
         1
     );
 }
+
+#[test]
+fn a_statement_shape_seen_before_never_lets_a_tautology_through() {
+    let gw = Gateway::start("shapes");
+    let mut c = gw.client("scratch");
+    c.batch_execute("CREATE TABLE rows_kept (id int, name text); INSERT INTO rows_kept SELECT g, 'n' || g FROM generate_series(1, 20) g")
+        .unwrap();
+    // Same shape, different literals: a targeted delete, a no-op, and then the unbounded one.
+    c.batch_execute("DELETE FROM rows_kept WHERE 1 = 0").unwrap();
+    c.batch_execute("DELETE FROM rows_kept WHERE id = 1").unwrap();
+    c.batch_execute("DELETE FROM rows_kept WHERE id = 2").unwrap();
+    let (code, _) = db_error(c.batch_execute("DELETE FROM rows_kept WHERE 1 = 1").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    let (code, _) = db_error(c.batch_execute("DELETE FROM rows_kept WHERE name LIKE '%'").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    // A parameter that could make the WHERE true for every row is not judged a targeted write.
+    let (code, text) = db_error(c.execute("DELETE FROM rows_kept WHERE name LIKE $1", &[&"%"]).unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE, "{text}");
+    assert_eq!(c.execute("DELETE FROM rows_kept WHERE id = $1", &[&3i32]).unwrap(), 1);
+    assert_eq!(c.query_one("SELECT count(*) FROM rows_kept", &[]).unwrap().get::<_, i64>(0), 17);
+}

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use airlock_classify::{find_credentials, Assessment, Risk, TargetKind};
 use airlock_policy::Outcome;
@@ -84,9 +84,9 @@ impl Judge {
     }
 
     /// The verdict when policy allows the statement outright (no I/O but a queued audit entry);
-    /// None when it needs [`decide`](Self::decide). `shapes` are the session's read-and-allowed
-    /// statement shapes (see [`crate::shape`]).
-    pub fn quick(&self, caller: &Caller, sql: &str, shapes: &mut HashSet<String>) -> Option<Verdict> {
+    /// None when it needs [`decide`](Self::decide). `shapes` are the session's allowed statement
+    /// shapes and their risk (see [`crate::shape`]).
+    pub fn quick(&self, caller: &Caller, sql: &str, shapes: &mut HashMap<String, Risk>) -> Option<Verdict> {
         if self.audit.is_broken() {
             return Some(Verdict::refuse(
                 "Airlock cannot write its audit log, so it lets nothing through".into(),
@@ -95,9 +95,9 @@ impl Judge {
             ));
         }
         let shape = shape(sql).filter(|_| self.airlock.policy_ignores_text());
-        if let Some(s) = &shape {
-            if shapes.contains(s) && find_credentials(sql, None).is_empty() {
-                self.allowed(caller, sql, Risk::Read);
+        if let Some(risk) = shape.as_ref().and_then(|s| shapes.get(s)) {
+            if find_credentials(sql, None).is_empty() {
+                self.allowed(caller, sql, *risk);
                 return Some(Verdict::Forward { once: false });
             }
         }
@@ -110,17 +110,18 @@ impl Judge {
         }
         self.allowed(caller, sql, ev.assessment.risk);
         if let Some(s) = shape {
-            // The shape is remembered only if it, with every literal unknown, is a read too.
-            let reads = |sql: &str| {
-                self.airlock
-                    .evaluate(&caller.token, &Self::request(caller, sql), None)
-                    .is_ok_and(|e| e.assessment.risk == Risk::Read && e.decision.outcome == Outcome::Allow)
-            };
-            if ev.assessment.risk == Risk::Read && reads(&s) {
+            // The shape is remembered only if, with every literal an unknown parameter, it is
+            // judged the same: then no literal value can change the judgement (the classifier
+            // calls a WHERE that turns on a parameter unknown, never a read or a write).
+            let same = self
+                .airlock
+                .evaluate(&caller.token, &Self::request(caller, &s), None)
+                .is_ok_and(|e| e.assessment.risk == ev.assessment.risk && e.decision.outcome == Outcome::Allow);
+            if same && ev.credentials.is_empty() {
                 if shapes.len() >= MAX_SHAPES {
                     shapes.clear();
                 }
-                shapes.insert(s);
+                shapes.insert(s, ev.assessment.risk);
             }
         }
         Some(Verdict::Forward { once: false })

@@ -3,7 +3,7 @@
 //! let through once); server → client drops the ParseComplete and BindComplete of substituted
 //! refusals and watches ReadyForQuery.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -392,8 +392,8 @@ struct ClientSide {
     /// Statements an approval let through: how many more Binds each may have.
     once: HashMap<String, u32>,
     token_checked: Instant,
-    /// Statement shapes known to be reads this session may run.
-    shapes: HashSet<String>,
+    /// Statement shapes this session may run, with their risk.
+    shapes: HashMap<String, airlock_classify::Risk>,
 }
 
 async fn judge(shared: &Arc<Shared>, caller: &Caller, side: &mut ClientSide, sql: &str) -> Verdict {
@@ -422,7 +422,7 @@ where
         parses: 0,
         once: HashMap::new(),
         token_checked: Instant::now(),
-        shapes: HashSet::new(),
+        shapes: HashMap::new(),
     };
     loop {
         match r.read_buf(&mut buf).await {

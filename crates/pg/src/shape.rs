@@ -1,10 +1,11 @@
 //! Statement shapes: the text with its numeric and string literals replaced by parameters. A session
-//! remembers the shapes it saw read and allowed, so `SELECT … WHERE id = 7` after `… = 6` skips the
-//! full judgement.
+//! remembers the shapes it saw allowed, so `UPDATE … WHERE id = 7` after `… = 6` skips the full
+//! judgement.
 //!
 //! Sound only because (1) the shape itself is judged too, with its literals as unknown parameters,
-//! and the classifier's one literal-dependent rule — constant folding of UPDATE/DELETE WHERE
-//! clauses — answers "depends" (so write, never read) for unknowns; and (2) texts whose literal
+//! and remembered only when it is judged exactly like the statement; the classifier's one
+//! literal-dependent rule — constant folding of UPDATE/DELETE WHERE clauses — calls a WHERE that
+//! turns on a parameter unknown, so such shapes are never remembered; and (2) texts whose literal
 //! boundaries could be read two ways get no shape at all: backslashes (standard_conforming_strings
 //! decides their meaning), comments, dollar quotes and prefixed strings (`E'…'`, `U&'…'`, `B'…'`).
 

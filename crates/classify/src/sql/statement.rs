@@ -116,6 +116,13 @@ fn where_clause(kind: &str, selection: Option<&Expr>, tables: &[String], text: &
             text,
             format!("{kind} restricted by its WHERE clause on {list}"),
         ),
+        Some(Truth::Unbound) => ctx.op(
+            Risk::Unknown,
+            text,
+            format!(
+                "{kind} whose WHERE turns on a parameter's value ($1 = $2, LIKE $1, …): bound one way it affects every row of {list}, and that is not known until it runs"
+            ),
+        ),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Constant folding of WHERE clauses, to see `DELETE … WHERE 1=1` for the unbounded delete it is.
 //!
-//! Three answers: the condition holds for every row (`Always`), for none (`Never`), or it depends on
-//! the data (`Depends`). Only `Always` matters to the classifier; the folding is deliberately simple
+//! Four answers: the condition holds for every row (`Always`), for none (`Never`), it depends on
+//! the data (`Depends`), or it folds one way or another depending on a parameter's value (`$1 = $2`,
+//! `name LIKE $1`), so nobody can tell before the statement runs (`Unbound`). Only `Always` matters to the classifier; the folding is deliberately simple
 //! and errs towards `Depends`, except for the patterns that select every row whatever the data
 //! (`x = x`, `x IS NULL OR x IS NOT NULL`, `x LIKE '%'`).
 
@@ -12,6 +13,25 @@ pub(super) enum Truth {
     Always,
     Never,
     Depends,
+    Unbound,
+}
+
+/// Whether `e` is built from literals and parameters only, with at least one parameter: a value
+/// that folds, but only once the statement runs.
+fn param_const(e: &Expr) -> bool {
+    match e {
+        Expr::Value(v) => matches!(v.value, Value::Placeholder(_)),
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } | Expr::UnaryOp { expr: inner, .. } => param_const(inner),
+        Expr::BinaryOp { left, right, .. } => {
+            foldable(left) && foldable(right) && (param_const(left) || param_const(right))
+        }
+        _ => false,
+    }
+}
+
+/// A constant now, or once its parameters are bound.
+fn foldable(e: &Expr) -> bool {
+    constant(e).is_some() || param_const(e)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -123,7 +143,7 @@ pub(super) fn truth(e: &Expr) -> Truth {
         } => match truth(expr) {
             Truth::Always => Truth::Never,
             Truth::Never => Truth::Always,
-            Truth::Depends => Truth::Depends,
+            other => other,
         },
         Expr::BinaryOp {
             left,
@@ -132,6 +152,7 @@ pub(super) fn truth(e: &Expr) -> Truth {
         } => match (truth(left), truth(right)) {
             (Truth::Always, Truth::Always) => Truth::Always,
             (Truth::Never, _) | (_, Truth::Never) => Truth::Never,
+            (Truth::Unbound, _) | (_, Truth::Unbound) => Truth::Unbound,
             _ => Truth::Depends,
         },
         Expr::BinaryOp {
@@ -145,11 +166,15 @@ pub(super) fn truth(e: &Expr) -> Truth {
             match (truth(left), truth(right)) {
                 (Truth::Always, _) | (_, Truth::Always) => Truth::Always,
                 (Truth::Never, Truth::Never) => Truth::Never,
+                (Truth::Unbound, _) | (_, Truth::Unbound) => Truth::Unbound,
                 _ => Truth::Depends,
             }
         }
         Expr::BinaryOp { left, op, right } => {
             use std::cmp::Ordering::*;
+            if foldable(left) && foldable(right) && (param_const(left) || param_const(right)) {
+                return Truth::Unbound;
+            }
             if let (Some(a), Some(b)) = (constant(left), constant(right)) {
                 if a == Const::Null || b == Const::Null {
                     return Truth::Never;
@@ -177,6 +202,7 @@ pub(super) fn truth(e: &Expr) -> Truth {
             }
             Truth::Depends
         }
+        _ if param_const(e) => Truth::Unbound,
         Expr::Value(_) | Expr::Cast { .. } | Expr::UnaryOp { .. } => match constant(e) {
             Some(Const::Bool(b)) => from_bool(b),
             Some(Const::Num(n)) => from_bool(n != 0.0),
@@ -188,6 +214,7 @@ pub(super) fn truth(e: &Expr) -> Truth {
             },
             None => Truth::Depends,
         },
+        Expr::IsNull(x) | Expr::IsNotNull(x) if param_const(x) => Truth::Unbound,
         Expr::IsNull(x) => match constant(x) {
             Some(c) => from_bool(c == Const::Null),
             None => Truth::Depends,
@@ -197,11 +224,7 @@ pub(super) fn truth(e: &Expr) -> Truth {
             None => Truth::Depends,
         },
         Expr::IsTrue(x) => truth(x),
-        Expr::IsNotFalse(x) => match truth(x) {
-            Truth::Never => Truth::Never,
-            Truth::Always => Truth::Always,
-            Truth::Depends => Truth::Depends,
-        },
+        Expr::IsNotFalse(x) => truth(x),
         Expr::Like {
             negated: false,
             expr,
@@ -215,8 +238,13 @@ pub(super) fn truth(e: &Expr) -> Truth {
             ..
         } => match (constant(pattern), has_column(expr)) {
             (Some(Const::Str(p)), true) if !p.is_empty() && p.chars().all(|c| c == '%') => Truth::Always,
+            // The pattern could be '%'.
+            _ if param_const(pattern) => Truth::Unbound,
             _ => Truth::Depends,
         },
+        Expr::Between { expr, low, high, .. } if [expr, low, high].iter().all(|x| foldable(x)) && [expr, low, high].iter().any(|x| param_const(x)) => {
+            Truth::Unbound
+        }
         Expr::Between {
             expr,
             negated,
@@ -235,6 +263,9 @@ pub(super) fn truth(e: &Expr) -> Truth {
             negated,
             ..
         } => {
+            if foldable(expr) && list.iter().all(foldable) && (param_const(expr) || list.iter().any(param_const)) {
+                return Truth::Unbound;
+            }
             let Some(x) = constant(expr) else {
                 return Truth::Depends;
             };
@@ -308,6 +339,30 @@ mod tests {
             assert_eq!(t(c), Truth::Depends, "{c}");
         }
         assert_eq!(t("1 = 0"), Truth::Never);
+        // Parameters compared with columns still restrict by the data.
+        for c in ["id = $1", "name LIKE 'a%' AND id > $1", "id IN ($1, $2)", "id BETWEEN $1 AND $2"] {
+            assert_eq!(t(c), Truth::Depends, "{c}");
+        }
+    }
+
+    #[test]
+    fn parameters_that_could_fold_either_way_are_unbound() {
+        for c in [
+            "$1 = $2",
+            "$1",
+            "name LIKE $1",
+            "id = 5 OR $1 = 1",
+            "$1 IS NULL",
+            "$1 BETWEEN 1 AND 10",
+            "1 IN ($1, 2)",
+            "NOT ($1 + 1 = 2)",
+            "id = 5 AND $1 = $2",
+        ] {
+            assert_eq!(t(c), Truth::Unbound, "{c}");
+        }
+        // A definite answer does not depend on the rest.
+        assert_eq!(t("1 = 1 OR $1 = $2"), Truth::Always);
+        assert_eq!(t("1 = 0 AND $1 = $2"), Truth::Never);
         assert_eq!(t("NULL"), Truth::Never);
     }
 }
