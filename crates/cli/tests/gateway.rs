@@ -52,6 +52,11 @@ impl Gateway {
     /// A cluster with databases `shop` (production) and `scratch` (staging), and an Airlock whose
     /// gateway serves both as resources reached as role `app` with a password.
     fn start(name: &str) -> Gateway {
+        Gateway::start_with(name, "")
+    }
+
+    /// `postgres_extra`: more `[postgres]` settings.
+    fn start_with(name: &str, postgres_extra: &str) -> Gateway {
         let pg = Cluster::start(&format!("gw-{name}"));
         pg.password_role("app", UPSTREAM_PASSWORD);
         let mut admin = pg.client("postgres");
@@ -67,7 +72,7 @@ impl Gateway {
             )
         };
         let extra = format!(
-            "\n[postgres]\nlisten = \"127.0.0.1:{port}\"\n{}{}",
+            "\n[postgres]\nlisten = \"127.0.0.1:{port}\"\n{postgres_extra}\n{}{}",
             resource("shop", "production"),
             resource("scratch", "staging")
         );
@@ -375,6 +380,12 @@ fn a_held_drop_table_is_approved_snapshotted_run_once_and_undone() {
     let delete = pending.iter().find(|a| a["id"] == delete_id.as_str()).unwrap();
     let estimate = delete["blast_radius"]["planner_rows"].as_f64().unwrap();
     assert!(estimate >= 1.0, "{delete}");
+    let human = gw
+        .inst
+        .run(&["pending", "--token-file", &gw.alice.display().to_string()], None);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(human.contains("touches: table users: 500 rows"), "{human}");
+    assert!(human.contains("the planner estimates"), "{human}");
     // The DELETE was only explained, never run.
     assert_eq!(users(&gw.pg).len(), 500);
 
@@ -666,11 +677,84 @@ fn a_statement_shape_seen_before_never_lets_a_tautology_through() {
     c.batch_execute("DELETE FROM rows_kept WHERE id = 2").unwrap();
     let (code, _) = db_error(c.batch_execute("DELETE FROM rows_kept WHERE 1 = 1").unwrap_err());
     assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
-    let (code, _) = db_error(c.batch_execute("DELETE FROM rows_kept WHERE name LIKE '%'").unwrap_err());
+    let (code, _) = db_error(
+        c.batch_execute("DELETE FROM rows_kept WHERE name LIKE '%'")
+            .unwrap_err(),
+    );
     assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
     // A parameter that could make the WHERE true for every row is not judged a targeted write.
-    let (code, text) = db_error(c.execute("DELETE FROM rows_kept WHERE name LIKE $1", &[&"%"]).unwrap_err());
+    let (code, text) = db_error(
+        c.execute("DELETE FROM rows_kept WHERE name LIKE $1", &[&"%"])
+            .unwrap_err(),
+    );
     assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE, "{text}");
     assert_eq!(c.execute("DELETE FROM rows_kept WHERE id = $1", &[&3i32]).unwrap(), 1);
-    assert_eq!(c.query_one("SELECT count(*) FROM rows_kept", &[]).unwrap().get::<_, i64>(0), 17);
+    assert_eq!(
+        c.query_one("SELECT count(*) FROM rows_kept", &[])
+            .unwrap()
+            .get::<_, i64>(0),
+        17
+    );
+}
+
+#[test]
+fn with_a_certificate_clients_must_use_tls() {
+    let dir = harness::unique("tls-cert");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl must be installed (.ci/run installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let gw = Gateway::start_with(
+        "tls",
+        &format!("tls_cert = \"{}\"\ntls_key = \"{}\"", cert.display(), key.display()),
+    );
+    let out = Command::new("psql")
+        .arg(format!(
+            "host=127.0.0.1 port={} dbname=scratch user=agent sslmode=require",
+            gw.port
+        ))
+        .args(["-X", "-c", "\\conninfo", "-c", "SELECT 'over tls'"])
+        .env("PGPASSWORD", &gw.agent)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("SSL connection") && stdout.contains("over tls"),
+        "{stdout}"
+    );
+    // Plain text is refused, with what to do.
+    let out = Command::new("psql")
+        .arg(format!(
+            "host=127.0.0.1 port={} dbname=scratch user=agent sslmode=disable",
+            gw.port
+        ))
+        .args(["-X", "-c", "SELECT 1"])
+        .env("PGPASSWORD", &gw.agent)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("TLS connections only") && stderr.contains("sslmode=require"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

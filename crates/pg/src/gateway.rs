@@ -17,6 +17,8 @@ pub struct Shared {
     pub pool: Pool,
     pub cancels: CancelKeys,
     pub sessions: AtomicU64,
+    /// Set when a certificate is configured: then every client must use TLS.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// A running gateway. Dropping it stops accepting; [`Gateway::wait`] serves until the process ends.
@@ -36,11 +38,14 @@ impl Gateway {
                 "no [postgres] listen address is configured (for example listen = \"127.0.0.1:6432\")".into(),
             ));
         }
-        if airlock.config.postgres.tls_cert.is_some() {
-            return Err(PgError::Setup(
-                "postgres.tls_cert is set, and this build of the gateway does not serve TLS yet; remove it and keep the gateway on loopback".into(),
-            ));
-        }
+        let pg = &airlock.config.postgres;
+        let tls = match (&pg.tls_cert, &pg.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::acceptor(
+                &airlock.config.path(cert),
+                &airlock.config.path(key),
+            )?),
+            _ => None,
+        };
         let std_listener = std::net::TcpListener::bind(&listen)
             .map_err(|e| PgError::Setup(format!("cannot listen on {listen}: {e}")))?;
         std_listener.set_nonblocking(true)?;
@@ -50,6 +55,7 @@ impl Gateway {
             judge: Judge::new(airlock),
             cancels: CancelKeys::default(),
             sessions: AtomicU64::new(0),
+            tls,
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

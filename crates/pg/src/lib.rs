@@ -20,6 +20,7 @@
 mod audit;
 mod cancel;
 mod error;
+mod fuzz;
 mod gateway;
 mod judge;
 mod messages;
@@ -27,9 +28,12 @@ mod pool;
 mod scram;
 mod session;
 mod shape;
+mod tls;
 mod upstream;
 
 pub use error::PgError;
+/// For fuzzing: every parser a client can reach, on arbitrary bytes.
+pub use fuzz::frontend as fuzz_frontend;
 pub use gateway::Gateway;
 pub use judge::{Caller, Verdict};
 pub use messages::{refusal_sql, ErrorResponse, Framer, Piece, Startup, FRONTEND_TAGS};

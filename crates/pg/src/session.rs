@@ -68,7 +68,7 @@ enum End {
 /// Sends a fatal error and closes. Whatever the client is still sending is read and dropped for a
 /// moment first: closing with unread bytes makes the kernel reset the connection, and the client
 /// would lose the error that says why.
-async fn send_fatal(client: &mut TcpStream, e: &ErrorResponse) {
+async fn send_fatal<S: AsyncRead + AsyncWrite + Unpin>(client: &mut S, e: &ErrorResponse) {
     let _ = client.write_all(&e.encode()).await;
     let _ = client.flush().await;
     let _ = client.shutdown().await;
@@ -112,10 +112,95 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
-pub async fn run(shared: Arc<Shared>, mut client: TcpStream, peer: SocketAddr) {
+/// What the first packets of a connection settled.
+enum Opened {
+    Plain(TcpStream, Vec<(String, String)>),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>, Vec<(String, String)>),
+    /// Answered and done: a CancelRequest, or a refusal already sent.
+    Done,
+}
+
+pub async fn run(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
     let _ = client.set_nodelay(true);
-    match tokio::time::timeout(STARTUP_TIMEOUT, start(&shared, &mut client, peer)).await {
-        Ok(Ok(Some((caller, upstream, key, params)))) => relay(&shared, client, caller, upstream, key, params).await,
+    match tokio::time::timeout(STARTUP_TIMEOUT, open(&shared, client)).await {
+        Ok(Opened::Plain(c, params)) => serve(shared, c, params, peer).await,
+        Ok(Opened::Tls(c, params)) => serve(shared, *c, params, peer).await,
+        Ok(Opened::Done) | Err(_) => {}
+    }
+}
+
+/// The startup packets: SSLRequest (TLS when a certificate is configured), GSSENCRequest (never),
+/// CancelRequest, and the StartupMessage.
+async fn open(shared: &Shared, mut tcp: TcpStream) -> Opened {
+    let startup_error = |e: PgError| ErrorResponse::fatal("08P01", format!("Airlock: {e}"));
+    loop {
+        match read_startup(&mut tcp).await {
+            Err(PgError::Io(_)) => return Opened::Done,
+            Err(e) => {
+                send_fatal(&mut tcp, &startup_error(e)).await;
+                return Opened::Done;
+            }
+            Ok(Startup::Ssl) if shared.tls.is_some() => {
+                let Some(acceptor) = &shared.tls else {
+                    return Opened::Done;
+                };
+                if tcp.write_all(b"S").await.is_err() {
+                    return Opened::Done;
+                }
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return Opened::Done;
+                };
+                return match read_startup(&mut tls).await {
+                    Ok(Startup::Params(p)) => Opened::Tls(Box::new(tls), p),
+                    Ok(Startup::Cancel { pid, secret }) => {
+                        cancel(shared, pid, secret).await;
+                        Opened::Done
+                    }
+                    Ok(_) => {
+                        let e = PgError::Protocol("a second encryption request inside TLS".into());
+                        send_fatal(&mut tls, &startup_error(e)).await;
+                        Opened::Done
+                    }
+                    Err(PgError::Io(_)) => Opened::Done,
+                    Err(e) => {
+                        send_fatal(&mut tls, &startup_error(e)).await;
+                        Opened::Done
+                    }
+                };
+            }
+            // No certificate, or GSS encryption (never offered): the client goes on in plain text.
+            Ok(Startup::Ssl | Startup::GssEnc) => {
+                if tcp.write_all(b"N").await.is_err() {
+                    return Opened::Done;
+                }
+            }
+            Ok(Startup::Cancel { pid, secret }) => {
+                cancel(shared, pid, secret).await;
+                return Opened::Done;
+            }
+            Ok(Startup::Params(_)) if shared.tls.is_some() => {
+                send_fatal(
+                    &mut tcp,
+                    &ErrorResponse::fatal("28000", "Airlock: this gateway accepts TLS connections only")
+                        .with_hint("Connect with sslmode=require (or verify-full with the gateway's certificate)."),
+                )
+                .await;
+                return Opened::Done;
+            }
+            Ok(Startup::Params(p)) => return Opened::Plain(tcp, p),
+        }
+    }
+}
+
+async fn cancel(shared: &Shared, pid: i32, secret: i32) {
+    if let Some(k) = shared.cancels.lookup(pid, secret) {
+        let _ = upstream::cancel(k.addr, k.pid, k.secret).await;
+    }
+}
+
+async fn serve<S: Client>(shared: Arc<Shared>, mut client: S, params: Vec<(String, String)>, peer: SocketAddr) {
+    match tokio::time::timeout(STARTUP_TIMEOUT, start(&shared, &mut client, params, peer)).await {
+        Ok(Ok(Some((caller, upstream, key)))) => relay(&shared, client, caller, upstream, key).await,
         Ok(Ok(None)) => {}
         Ok(Err(e)) => {
             let code = match &e {
@@ -137,24 +222,20 @@ pub async fn run(shared: Arc<Shared>, mut client: TcpStream, peer: SocketAddr) {
     }
 }
 
-type Started = (Caller, Upstream, PoolKey, Vec<(String, String)>);
+/// A client connection, plain or TLS.
+pub trait Client: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Client for T {}
 
-/// Startup, authentication, the resource and its upstream session. None when the connection was
-/// answered and is done (a CancelRequest, or a refusal already sent).
-async fn start(shared: &Shared, client: &mut TcpStream, peer: SocketAddr) -> Result<Option<Started>, PgError> {
-    let params = loop {
-        match read_startup(client).await? {
-            // TLS and GSS encryption: not offered on this listener; clients go on in plain text.
-            Startup::Ssl | Startup::GssEnc => client.write_all(b"N").await?,
-            Startup::Cancel { pid, secret } => {
-                if let Some(k) = shared.cancels.lookup(pid, secret) {
-                    let _ = upstream::cancel(k.addr, k.pid, k.secret).await;
-                }
-                return Ok(None);
-            }
-            Startup::Params(p) => break p,
-        }
-    };
+type Started = (Caller, Upstream, PoolKey);
+
+/// Authentication, the resource and its upstream session. None when the connection was answered
+/// and is done (a refusal already sent).
+async fn start<S: Client>(
+    shared: &Shared,
+    client: &mut S,
+    params: Vec<(String, String)>,
+    peer: SocketAddr,
+) -> Result<Option<Started>, PgError> {
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     if get("replication").is_some_and(|v| v != "false" && v != "0") {
         send_fatal(
@@ -281,7 +362,7 @@ async fn start(shared: &Shared, client: &mut TcpStream, peer: SocketAddr) -> Res
         resource: resource.name.clone(),
         session,
     };
-    Ok(Some((caller, upstream, key, params)))
+    Ok(Some((caller, upstream, key)))
 }
 
 async fn connect_upstream(
@@ -295,7 +376,7 @@ async fn connect_upstream(
 }
 
 /// SCRAM-SHA-256 against every usable token's verifier; the token whose verifier accepts the proof.
-async fn authenticate(shared: &Shared, client: &mut TcpStream) -> Result<Option<TokenRecord>, PgError> {
+async fn authenticate<S: Client>(shared: &Shared, client: &mut S) -> Result<Option<TokenRecord>, PgError> {
     client.write_all(&auth_sasl()).await?;
     let initial = SaslInitial::parse(&read_auth_message(client, b'p').await?)?;
     if initial.mechanism != "SCRAM-SHA-256" {
@@ -329,14 +410,7 @@ async fn authenticate(shared: &Shared, client: &mut TcpStream) -> Result<Option<
     Ok(Some(tokens[index].0.clone()))
 }
 
-async fn relay(
-    shared: &Arc<Shared>,
-    mut client: TcpStream,
-    caller: Caller,
-    mut upstream: Upstream,
-    key: PoolKey,
-    _params: Vec<(String, String)>,
-) {
+async fn relay<S: Client>(shared: &Arc<Shared>, mut client: S, caller: Caller, mut upstream: Upstream, key: PoolKey) {
     let (pid, secret) = shared.cancels.register(UpstreamKey {
         addr: upstream.addr,
         pid: upstream.pid,
@@ -355,7 +429,7 @@ async fn relay(
     let end = if client.write_all(&hello).await.is_err() {
         End::ClientGone
     } else {
-        let (mut cr, mut cw) = client.split();
+        let (mut cr, mut cw) = tokio::io::split(&mut client);
         let (mut ur, mut uw) = upstream.stream.split();
         tokio::select! {
             e = client_to_server(shared, &caller, &state, &mut cr, &mut uw) => e,

@@ -242,7 +242,9 @@ pub(super) fn truth(e: &Expr) -> Truth {
             _ if param_const(pattern) => Truth::Unbound,
             _ => Truth::Depends,
         },
-        Expr::Between { expr, low, high, .. } if [expr, low, high].iter().all(|x| foldable(x)) && [expr, low, high].iter().any(|x| param_const(x)) => {
+        Expr::Between { expr, low, high, .. }
+            if [expr, low, high].iter().all(|x| foldable(x)) && [expr, low, high].iter().any(|x| param_const(x)) =>
+        {
             Truth::Unbound
         }
         Expr::Between {
@@ -340,7 +342,12 @@ mod tests {
         }
         assert_eq!(t("1 = 0"), Truth::Never);
         // Parameters compared with columns still restrict by the data.
-        for c in ["id = $1", "name LIKE 'a%' AND id > $1", "id IN ($1, $2)", "id BETWEEN $1 AND $2"] {
+        for c in [
+            "id = $1",
+            "name LIKE 'a%' AND id > $1",
+            "id IN ($1, $2)",
+            "id BETWEEN $1 AND $2",
+        ] {
             assert_eq!(t(c), Truth::Depends, "{c}");
         }
     }

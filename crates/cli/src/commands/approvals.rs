@@ -39,6 +39,11 @@ fn show(a: &ActionView) {
             ""
         }
     );
+    if let Some(b) = &a.blast_radius {
+        for line in blast_radius_lines(b) {
+            println!("    touches: {line}");
+        }
+    }
     if let Some(u) = a.until {
         println!(
             "    {} until {}",
@@ -46,6 +51,48 @@ fn show(a: &ActionView) {
             when(u)
         );
     }
+}
+
+/// The gateway's measurement of a held statement, one line per table, schema or database.
+fn blast_radius_lines(b: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(e) = b["error"].as_str() {
+        out.push(format!("unknown ({e})"));
+    }
+    let size = |v: &serde_json::Value| {
+        v.as_i64()
+            .map(|n| crate::render::bytes(n.max(0) as u64))
+            .unwrap_or_else(|| "?".into())
+    };
+    for t in b["tables"].as_array().into_iter().flatten() {
+        let rows = match t["rows"].as_i64() {
+            Some(n) if n >= 0 => format!("{n} rows ({})", t["rows_from"].as_str().unwrap_or("")),
+            _ => "rows unknown".into(),
+        };
+        if let Some(name) = t["name"].as_str() {
+            if t["exists"] == false {
+                out.push(format!("table {name} (does not exist)"));
+            } else {
+                out.push(format!("table {name}: {rows}, {}", size(&t["bytes"])));
+            }
+        } else if let Some(schema) = t["schema"].as_str() {
+            out.push(format!(
+                "schema {schema}: {} tables, {rows}, {}",
+                t["tables"],
+                size(&t["bytes"])
+            ));
+        } else if let Some(db) = t["database"].as_str() {
+            out.push(format!("database {db}: {}", size(&t["bytes"])));
+        }
+    }
+    match &b["planner_rows"] {
+        serde_json::Value::Number(n) => out.push(format!(
+            "the planner estimates {n} rows match its WHERE (EXPLAIN, not run)"
+        )),
+        serde_json::Value::String(s) => out.push(format!("row estimate: {s}")),
+        _ => {}
+    }
+    out
 }
 
 pub fn pending(config: Option<&Path>, args: JsonArgs) -> Result<()> {

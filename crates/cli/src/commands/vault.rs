@@ -39,21 +39,6 @@ fn done(vault: &airlock_vault::Vault, bar: Option<indicatif::ProgressBar>) {
     }
 }
 
-fn size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 pub fn snapshots(config: Option<&Path>, args: SnapshotsArgs) -> Result<()> {
     let airlock = open_local(config)?;
     let list = airlock
@@ -74,8 +59,8 @@ pub fn snapshots(config: Option<&Path>, args: SnapshotsArgs) -> Result<()> {
             s.id,
             when(s.created_at),
             format!("{:?}", s.source).to_lowercase(),
-            size(s.bytes),
-            size(s.stored),
+            crate::render::bytes(s.bytes),
+            crate::render::bytes(s.stored),
             s.files,
             s.origin,
             s.action_id.map(|a| format!("  action {a}")).unwrap_or_default(),
