@@ -50,6 +50,9 @@ const TOKEN_PREFIXES: [&str; 16] = [
     "npm_",
 ];
 
+/// No token format is shorter: the shortest prefix (4) and more than 8 characters after it.
+const SHORTEST_TOKEN: usize = 13;
+
 fn mask(secret: &str) -> String {
     let shown: String = secret.chars().take(4).collect();
     if secret.chars().count() <= 4 {
@@ -149,20 +152,26 @@ pub fn redact(text: &str) -> String {
             return;
         }
         let w = std::mem::take(word);
-        let lower = w.trim_matches(['\'', '"']).to_ascii_lowercase();
-        let replaced = if *hide_next {
+        let bare = w.trim_matches(['\'', '"']);
+        if *hide_next {
             *hide_next = false;
-            mask(w.trim_matches(['\'', '"']))
+            out.push_str(&mask(bare));
         } else if looks_like_token(&w) {
-            mask(w.trim_matches(['\'', '"']))
+            out.push_str(&mask(bare));
+        } else if w.len() < SHORTEST_TOKEN && !w.contains('=') && !w.contains(':') {
+            // Too short for any token format, and no pair or URL to look into: most words.
+            out.push_str(&w);
         } else {
-            mask_embedded_tokens(&redact_pairs(&redact_userinfo(&w)))
-        };
+            out.push_str(&mask_embedded_tokens(&redact_pairs(&redact_userinfo(&w))));
+        }
         // The next word is a secret after `--password`, `Bearer`, `Basic`, `Authorization:`.
-        if SECRET_FLAGS.contains(&lower.as_str()) || lower == "bearer" || lower == "basic" || lower == "token" {
+        if SECRET_FLAGS
+            .iter()
+            .chain(&["bearer", "basic", "token"])
+            .any(|f| bare.eq_ignore_ascii_case(f))
+        {
             *hide_next = true;
         }
-        out.push_str(&replaced);
     };
     for c in text.chars() {
         if c.is_whitespace() {

@@ -758,3 +758,31 @@ fn with_a_certificate_clients_must_use_tls() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_cleanly_closed_session_is_reset_and_reused() {
+    let gw = Gateway::start("pool");
+    let pid_and_state = |c: &mut postgres::Client| -> (i32, String) {
+        let row = c
+            .query_one("SELECT pg_backend_pid(), current_setting('application_name')", &[])
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    let mut first = gw.client("scratch");
+    first.batch_execute("SET application_name = 'left behind'").unwrap();
+    let (pid, name) = pid_and_state(&mut first);
+    assert_eq!(name, "left behind");
+    drop(first); // Terminate: a clean end.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut second = gw.client("scratch");
+    let (again, name) = pid_and_state(&mut second);
+    assert_eq!(again, pid, "the idle upstream session is reused");
+    assert_eq!(name, "", "and reset (DISCARD ALL) before reuse");
+    // A session left inside a transaction is not reused.
+    second.batch_execute("BEGIN").unwrap();
+    drop(second);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut third = gw.client("scratch");
+    let (fresh, _) = pid_and_state(&mut third);
+    assert_ne!(fresh, pid);
+}

@@ -8,7 +8,7 @@ use std::sync::mpsc::{channel, Sender, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use airlock_classify::redact;
+use airlock_classify::{redact, Risk};
 use airlock_server::Airlock;
 use serde_json::{json, Value};
 
@@ -16,14 +16,53 @@ const MAX_BATCH: usize = 1000;
 /// How long a decision may wait before it is in the chain.
 const PERIOD: Duration = Duration::from_millis(100);
 
+/// What the gateway records, turned into JSON by the audit thread (off the sessions' path).
+pub enum Entry {
+    Connected {
+        at: i64,
+        session: u64,
+        agent: String,
+        token: String,
+        resource: String,
+        peer: String,
+    },
+    /// A statement let through on the quick path (the others are recorded as actions).
+    Allowed {
+        at: i64,
+        session: u64,
+        sql: String,
+        risk: Risk,
+    },
+}
+
+impl Entry {
+    fn to_json(&self) -> Value {
+        match self {
+            Entry::Connected {
+                at,
+                session,
+                agent,
+                token,
+                resource,
+                peer,
+            } => {
+                json!({ "at": at, "session": session, "event": "connected", "agent": agent, "token": token, "resource": resource, "peer": peer })
+            }
+            Entry::Allowed { at, session, sql, risk } => {
+                json!({ "at": at, "session": session, "sql": redact(sql), "risk": risk.as_str(), "decision": "allow" })
+            }
+        }
+    }
+}
+
 pub struct AuditBatcher {
-    tx: Sender<Value>,
+    tx: Sender<Entry>,
     broken: Arc<AtomicBool>,
 }
 
 impl AuditBatcher {
     pub fn start(airlock: Arc<Airlock>) -> AuditBatcher {
-        let (tx, rx) = channel::<Value>();
+        let (tx, rx) = channel::<Entry>();
         let broken = Arc::new(AtomicBool::new(false));
         let flag = broken.clone();
         std::thread::Builder::new()
@@ -37,12 +76,7 @@ impl AuditBatcher {
                     let mut batch: Vec<Value> = Vec::new();
                     loop {
                         match rx.try_recv() {
-                            Ok(mut v) => {
-                                if let Some(sql) = v.get("sql").and_then(Value::as_str) {
-                                    v["sql"] = Value::String(redact(sql));
-                                }
-                                batch.push(v);
-                            }
+                            Ok(entry) => batch.push(entry.to_json()),
                             Err(TryRecvError::Empty) => break,
                             Err(TryRecvError::Disconnected) => {
                                 done = true;
@@ -64,8 +98,8 @@ impl AuditBatcher {
         AuditBatcher { tx, broken }
     }
 
-    /// Queues a statement's decision; its `sql` is redacted before it is written.
-    pub fn push(&self, entry: Value) {
+    /// Queues an entry; statements are redacted before they are written.
+    pub fn push(&self, entry: Entry) {
         let _ = self.tx.send(entry);
     }
 

@@ -12,7 +12,7 @@ use airlock_server::{now, Airlock, SubmitRequest};
 use airlock_store::TokenRecord;
 use serde_json::{json, Value};
 
-use crate::audit::AuditBatcher;
+use crate::audit::{AuditBatcher, Entry};
 use crate::shape::shape;
 
 /// Shapes a session remembers before it starts over.
@@ -128,16 +128,12 @@ impl Judge {
     }
 
     fn allowed(&self, caller: &Caller, sql: &str, risk: Risk) {
-        self.audit.push(json!({
-            "at": now(),
-            "session": caller.session,
-            "agent": caller.token.agent,
-            "token": caller.token.id,
-            "resource": caller.resource,
-            "sql": sql,
-            "risk": risk.as_str(),
-            "decision": "allow",
-        }));
+        self.audit.push(Entry::Allowed {
+            at: now(),
+            session: caller.session,
+            sql: sql.to_owned(),
+            risk,
+        });
     }
 
     /// The full decision: blocking (the state file, the database's catalog, perhaps a snapshot).

@@ -16,6 +16,7 @@ use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::audit::Entry;
 use crate::cancel::UpstreamKey;
 use crate::gateway::Shared;
 use crate::judge::{Caller, Verdict};
@@ -348,15 +349,14 @@ async fn start<S: Client>(
         },
     };
     let session = shared.sessions.fetch_add(1, Ordering::Relaxed) + 1;
-    shared.judge.audit().push(json!({
-        "at": airlock_server::now(),
-        "session": session,
-        "event": "connected",
-        "agent": token.agent,
-        "token": token.id,
-        "resource": resource.name,
-        "peer": peer.to_string(),
-    }));
+    shared.judge.audit().push(Entry::Connected {
+        at: airlock_server::now(),
+        session,
+        agent: token.agent.clone(),
+        token: token.id.clone(),
+        resource: resource.name.clone(),
+        peer: peer.to_string(),
+    });
     let caller = Caller {
         token,
         resource: resource.name.clone(),
@@ -539,9 +539,9 @@ where
                     pos += n;
                 }
                 Piece::Whole { tag, len } => {
-                    let msg = buf[pos..pos + len].to_vec();
+                    let msg = &buf[pos..pos + len];
                     pos += len;
-                    match handle(shared, caller, state, &mut side, tag, &msg, &mut out).await {
+                    match handle(shared, caller, state, &mut side, tag, msg, &mut out).await {
                         Ok(true) => {}
                         Ok(false) => {
                             let _ = w.write_all(&out).await;
@@ -661,9 +661,12 @@ where
             Ok(0) | Err(_) => return End::UpstreamGone,
             Ok(_) => {}
         }
+        // Replies pass straight from the read buffer unless one was dropped; then the kept runs are
+        // copied around it.
         out.clear();
         let mut pos = 0;
         let mut changed = false;
+        let mut kept_from = 0;
         loop {
             let piece = match framer.next(&buf[pos..], |t| matches!(t, b'Z' | b'1' | b'2')) {
                 Ok(Some(p)) => p,
@@ -711,19 +714,25 @@ where
                     }
                     if !keep {
                         changed = true;
+                        out.extend_from_slice(&buf[kept_from..pos]);
                         pos += len;
+                        kept_from = pos;
                         continue;
                     }
                     len
                 }
             };
-            out.extend_from_slice(&buf[pos..pos + n]);
             pos += n;
         }
-        let _ = changed;
-        buf.advance(pos);
-        if !out.is_empty() && w.write_all(&out).await.is_err() {
+        let reply: &[u8] = if changed {
+            out.extend_from_slice(&buf[kept_from..pos]);
+            &out
+        } else {
+            &buf[..pos]
+        };
+        if !reply.is_empty() && w.write_all(reply).await.is_err() {
             return End::ClientGone;
         }
+        buf.advance(pos);
     }
 }

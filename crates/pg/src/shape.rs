@@ -27,12 +27,20 @@ fn past_quoted(b: &[u8], open: usize) -> Option<usize> {
     }
 }
 
+fn push_param(out: &mut String, next: &mut usize) {
+    use std::fmt::Write;
+    let _ = write!(out, "${next}");
+    *next += 1;
+}
+
 /// The shape of `sql`, or None when it has none (see the module docs).
 pub fn shape(sql: &str) -> Option<String> {
-    if sql.contains('\\') || sql.contains("--") || sql.contains("/*") {
+    let b = sql.as_bytes();
+    if b.iter().enumerate().any(|(i, &c)| {
+        c == b'\\' || (c == b'-' && b.get(i + 1) == Some(&b'-')) || (c == b'/' && b.get(i + 1) == Some(&b'*'))
+    }) {
         return None;
     }
-    let b = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
     let mut next = FIRST;
     let mut i = 0;
@@ -47,8 +55,7 @@ pub fn shape(sql: &str) -> Option<String> {
                     return None;
                 }
                 i = past_quoted(b, i)?;
-                out.push_str(&format!("${next}"));
-                next += 1;
+                push_param(&mut out, &mut next);
             }
             b'"' => {
                 let start = i;
@@ -87,8 +94,7 @@ pub fn shape(sql: &str) -> Option<String> {
                 if b.get(i).is_some_and(|&d| ident(d)) {
                     return None;
                 }
-                out.push_str(&format!("${next}"));
-                next += 1;
+                push_param(&mut out, &mut next);
             }
             _ if ident(c) => {
                 let start = i;
