@@ -786,3 +786,116 @@ fn a_cleanly_closed_session_is_reset_and_reused() {
     let (fresh, _) = pid_and_state(&mut third);
     assert_ne!(fresh, pid);
 }
+
+/// A self-signed certificate for `127.0.0.1`, usable as its own root.
+fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl must be installed (.ci/run installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (cert, key)
+}
+
+#[test]
+fn the_gateway_reaches_a_database_that_accepts_tls_only() {
+    let pg = Cluster::start("gw-upstream-tls");
+    pg.password_role("app", UPSTREAM_PASSWORD);
+    let (cert, key) = certificate(&pg.dir, "server");
+    let (other_cert, _) = certificate(&pg.dir, "stranger");
+    assert!(Command::new("chown")
+        .arg("postgres")
+        .arg(&cert)
+        .arg(&key)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let mut admin = pg.client("postgres");
+    for setting in [
+        format!("ssl_cert_file = '{}'", cert.display()),
+        format!("ssl_key_file = '{}'", key.display()),
+        "ssl = on".to_owned(),
+    ] {
+        admin.batch_execute(&format!("ALTER SYSTEM SET {setting}")).unwrap();
+    }
+    let hba = pg.dir.join("data/pg_hba.conf");
+    let old = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(&hba, format!("hostnossl all app 127.0.0.1/32 reject\n{old}")).unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    admin.batch_execute("CREATE DATABASE secure OWNER app").unwrap();
+
+    std::env::set_var("AIRLOCK_GW_TEST_PASSWORD", UPSTREAM_PASSWORD);
+    let port = free_port();
+    let resource = |name: &str, query: &str| {
+        format!(
+            "\n[[resource]]\nname = \"{name}\"\nkind = \"postgres\"\nenvironment = \"staging\"\nurl = \"postgres://app@127.0.0.1:{}/secure?{query}\"\nsecret_env = \"AIRLOCK_GW_TEST_PASSWORD\"\n",
+            pg.port
+        )
+    };
+    let extra = format!(
+        "\n[postgres]\nlisten = \"127.0.0.1:{port}\"\n{}{}{}",
+        resource(
+            "verified",
+            &format!("sslmode=verify-full&sslrootcert={}", cert.display())
+        ),
+        resource("encrypted", "sslmode=require"),
+        resource(
+            "wrong-root",
+            &format!("sslmode=verify-full&sslrootcert={}", other_cert.display())
+        ),
+    );
+    let mut inst = Instance::new("gw-upstream-tls", &extra);
+    inst.start();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the gateway did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let token = read_token(&inst.token("claude", &[]));
+    let connect = |db: &str| {
+        let mut c = postgres::Config::new();
+        c.host("127.0.0.1").port(port).user("agent").password(&token).dbname(db);
+        c.connect(postgres::NoTls)
+    };
+    for db in ["verified", "encrypted"] {
+        let mut c = connect(db).unwrap();
+        let ssl: bool = c
+            .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .unwrap()
+            .get(0);
+        assert!(ssl, "{db}: the upstream session must use TLS");
+    }
+    let (code, text) = db_error(
+        connect("wrong-root")
+            .err()
+            .expect("a certificate from another root is refused"),
+    );
+    assert_eq!(code, SqlState::CONNECTION_FAILURE);
+    assert!(
+        text.contains("TLS") && text.to_lowercase().contains("certificate"),
+        "{text}"
+    );
+}

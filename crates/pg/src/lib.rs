@@ -30,6 +30,7 @@ mod session;
 mod shape;
 mod tls;
 mod upstream;
+mod upstream_tls;
 
 pub use error::PgError;
 /// For fuzzing: every parser a client can reach, on arbitrary bytes.

@@ -47,9 +47,8 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let list = idle.get_mut(key)?;
         while let Some(up) = list.pop() {
-            let mut probe = [0u8; 1];
-            // WouldBlock means open and quiet; anything else (EOF, stray bytes) means unusable.
-            if matches!(up.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
+            // EOF or stray bytes (the server ended the session) make it unusable.
+            if up.stream.is_quiet() {
                 return Some(up);
             }
         }

@@ -430,7 +430,7 @@ async fn relay<S: Client>(shared: &Arc<Shared>, mut client: S, caller: Caller, m
         End::ClientGone
     } else {
         let (mut cr, mut cw) = tokio::io::split(&mut client);
-        let (mut ur, mut uw) = upstream.stream.split();
+        let (mut ur, mut uw) = tokio::io::split(&mut upstream.stream);
         tokio::select! {
             e = client_to_server(shared, &caller, &state, &mut cr, &mut uw) => e,
             e = server_to_client(&state, &mut ur, &mut cw) => e,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use postgres::config::{Host, SslMode};
+use postgres::config::Host;
 use postgres_protocol::authentication::md5_hash;
 use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
 use postgres_protocol::message::backend::{ErrorFields, Message};
@@ -13,6 +13,7 @@ use postgres_protocol::message::frontend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::upstream_tls::{UpstreamStream, UpstreamTls};
 use crate::PgError;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,6 +26,7 @@ pub struct Target {
     user: String,
     password: Option<Vec<u8>>,
     dbname: String,
+    tls: UpstreamTls,
 }
 
 impl std::fmt::Debug for Target {
@@ -36,14 +38,11 @@ impl std::fmt::Debug for Target {
 impl Target {
     /// Reads a `postgres://` URL (or a libpq conninfo string). Errors never repeat the password.
     pub fn from_url(url: &str) -> Result<Target, PgError> {
-        let config: postgres::Config = url
+        let (rest, sslmode, sslrootcert) = take_tls_params(url);
+        let tls = UpstreamTls::from_params(sslmode.as_deref(), sslrootcert.as_deref())?;
+        let config: postgres::Config = rest
             .parse()
             .map_err(|_| PgError::Setup("the resource's url is not a PostgreSQL connection url".into()))?;
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(PgError::Setup(
-                "the resource's url asks for sslmode=require, and the gateway does not speak TLS to the database yet; use a loopback or private-network address with sslmode=disable or prefer".into(),
-            ));
-        }
         let host = match config.get_hosts().first() {
             Some(Host::Tcp(h)) => h.clone(),
             Some(_) => {
@@ -63,14 +62,45 @@ impl Target {
             password: config.get_password().map(<[u8]>::to_vec),
             user,
             host,
+            tls,
         })
     }
+}
+
+/// Takes `sslmode` and `sslrootcert` out of a URL's query (or a conninfo string), which the gateway
+/// handles itself: the URL without them, and their values.
+fn take_tls_params(url: &str) -> (String, Option<String>, Option<String>) {
+    let (mut mode, mut root) = (None, None);
+    let mut take = |pair: &str| -> bool {
+        match pair.split_once('=') {
+            Some(("sslmode", v)) => mode = Some(v.to_owned()),
+            Some(("sslrootcert", v)) => root = Some(v.to_owned()),
+            _ => return false,
+        }
+        true
+    };
+    let rest = if let Some((base, query)) = url.split_once('?') {
+        let kept: Vec<&str> = query.split('&').filter(|p| !take(p)).collect();
+        if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        }
+    } else if !url.contains("://") {
+        url.split_whitespace()
+            .filter(|p| !take(p))
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        url.to_owned()
+    };
+    (rest, mode, root)
 }
 
 /// An authenticated upstream session, idle and ready for queries.
 #[derive(Debug)]
 pub struct Upstream {
-    pub stream: TcpStream,
+    pub stream: UpstreamStream,
     pub addr: SocketAddr,
     /// The ParameterStatus values the server reported.
     pub params: Vec<(String, String)>,
@@ -93,7 +123,7 @@ pub(crate) fn error_text(fields: &mut ErrorFields<'_>) -> String {
     format!("{message} (SQLSTATE {code})")
 }
 
-async fn read_message(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<Message, PgError> {
+async fn read_message(stream: &mut UpstreamStream, buf: &mut BytesMut) -> Result<Message, PgError> {
     loop {
         if let Some(m) = Message::parse(buf).map_err(|e| PgError::Upstream(format!("bad reply: {e}")))? {
             return Ok(m);
@@ -104,7 +134,7 @@ async fn read_message(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<Mess
     }
 }
 
-async fn send(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<(), PgError> {
+async fn send<W: tokio::io::AsyncWrite + Unpin>(stream: &mut W, buf: &mut BytesMut) -> Result<(), PgError> {
     stream.write_all(buf).await?;
     buf.clear();
     Ok(())
@@ -123,11 +153,12 @@ pub async fn connect(target: &Target, client_params: &[(String, String)]) -> Res
 }
 
 async fn connect_inner(target: &Target, client_params: &[(String, String)]) -> Result<Upstream, PgError> {
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
+    let stream = TcpStream::connect((target.host.as_str(), target.port))
         .await
         .map_err(|e| PgError::Upstream(format!("cannot connect to {}:{}: {e}", target.host, target.port)))?;
     stream.set_nodelay(true)?;
     let addr = stream.peer_addr()?;
+    let mut stream = negotiate_tls(target, stream).await?;
     let mut params: Vec<(&str, &str)> = vec![("user", &target.user), ("database", &target.dbname)];
     params.extend(
         client_params
@@ -227,6 +258,35 @@ async fn connect_inner(target: &Target, client_params: &[(String, String)]) -> R
         if !out.is_empty() {
             send(&mut upstream.stream, &mut out).await?;
         }
+    }
+}
+
+/// SSLRequest, then the TLS handshake when the server agrees (and the URL wants it).
+async fn negotiate_tls(target: &Target, mut tcp: TcpStream) -> Result<UpstreamStream, PgError> {
+    let Some(connector) = target.tls.connector()? else {
+        return Ok(UpstreamStream::Plain(tcp));
+    };
+    let mut out = BytesMut::new();
+    frontend::ssl_request(&mut out);
+    send(&mut tcp, &mut out).await?;
+    let mut answer = [0u8; 1];
+    tcp.read_exact(&mut answer).await?;
+    match (answer[0], &target.tls) {
+        (b'S', _) => {
+            let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+                .map_err(|_| PgError::Setup(format!("{:?} is not a host name TLS can check", target.host)))?;
+            let tls = connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| PgError::Upstream(format!("TLS with {}:{}: {e}", target.host, target.port)))?;
+            Ok(UpstreamStream::Tls(Box::new(tls)))
+        }
+        (b'N', UpstreamTls::Prefer) => Ok(UpstreamStream::Plain(tcp)),
+        (b'N', _) => Err(PgError::Upstream(format!(
+            "{}:{} does not offer TLS, and the resource's url requires it",
+            target.host, target.port
+        ))),
+        _ => Err(PgError::Upstream("unexpected answer to SSLRequest".into())),
     }
 }
 
