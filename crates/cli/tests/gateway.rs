@@ -701,26 +701,7 @@ fn a_statement_shape_seen_before_never_lets_a_tautology_through() {
 fn with_a_certificate_clients_must_use_tls() {
     let dir = harness::unique("tls-cert");
     std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl must be installed (.ci/run installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (cert, key) = certificate(&dir, "gateway");
     let gw = Gateway::start_with(
         "tls",
         &format!("tls_cert = \"{}\"\ntls_key = \"{}\"", cert.display(), key.display()),
