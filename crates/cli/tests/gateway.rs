@@ -512,7 +512,9 @@ fn tokens_scope_and_wrong_passwords_are_refused_at_connect() {
         );
         assert_eq!(code, SqlState::INVALID_PASSWORD, "{text}");
     }
-    // A revoked token no longer connects.
+    // A revoked token no longer connects, and its open session is closed at its next statement once
+    // the session rechecks (every 5 s).
+    let mut open = gw.config("scratch", &staging).connect(postgres::NoTls).unwrap();
     let id = staging[4..12].to_owned();
     let out = gw.inst.run(&["token", "revoke", &id], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -523,6 +525,12 @@ fn tokens_scope_and_wrong_passwords_are_refused_at_connect() {
             .expect("the connection must be refused"),
     );
     assert_eq!(code, SqlState::INVALID_PASSWORD);
+    std::thread::sleep(Duration::from_millis(5500));
+    let err = open.batch_execute("SELECT 1").unwrap_err();
+    if let Some(db) = err.as_db_error() {
+        assert!(db.message().contains("revoked"), "{}", db.message());
+    }
+    assert!(open.batch_execute("SELECT 1").is_err(), "the session is closed");
     // Unknown database names are refused with the list of what there is.
     let (code, text) = db_error(
         gw.config("nope", &gw.agent)
@@ -879,4 +887,23 @@ fn the_gateway_reaches_a_database_that_accepts_tls_only() {
         text.contains("TLS") && text.to_lowercase().contains("certificate"),
         "{text}"
     );
+}
+
+#[test]
+fn startup_options_that_change_server_settings_are_refused() {
+    let gw = Gateway::start("options");
+    let mut config = gw.config("scratch", &gw.agent);
+    config.options("-c session_replication_role=replica");
+    let (code, text) = db_error(config.connect(postgres::NoTls).err().expect("options must be refused"));
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert!(
+        text.contains("\"options\"") && text.contains("SET statements"),
+        "{text}"
+    );
+    // Formatting parameters pass.
+    let mut config = gw.config("scratch", &gw.agent);
+    config.application_name("airlock-test");
+    let mut c = config.connect(postgres::NoTls).unwrap();
+    let name: String = c.query_one("SHOW application_name", &[]).unwrap().get(0);
+    assert_eq!(name, "airlock-test");
 }

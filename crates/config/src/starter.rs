@@ -27,6 +27,15 @@ max_snapshot_bytes = 1073741824
 # Snapshots taken before an action cannot be deleted for this long.
 retention = "7d"
 
+# The Postgres gateway: `airlock serve` runs it when listen is set (`airlock pg` runs it alone).
+# Agents connect with any user name and their token as the password; the database name picks a
+# postgres [[resource]], whose real credentials only Airlock holds.
+# [postgres]
+# listen = "127.0.0.1:6432"
+# With a certificate and key, clients must use TLS (and the gateway may listen off loopback):
+# tls_cert = "gateway.crt"
+# tls_key = "gateway.key"
+
 [defaults]
 # The environment of local paths that no [[environment]] claims.
 local_environment = "development"

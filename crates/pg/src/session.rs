@@ -223,6 +223,26 @@ async fn serve<S: Client>(shared: Arc<Shared>, mut client: S, params: Vec<(Strin
     }
 }
 
+/// Startup parameters that only shape how results look, and the gateway's own.
+fn startup_parameter_passes(name: &str) -> bool {
+    const PASS: [&str; 13] = [
+        "user",
+        "database",
+        "replication",
+        "application_name",
+        "fallback_application_name",
+        "client_encoding",
+        "datestyle",
+        "timezone",
+        "intervalstyle",
+        "extra_float_digits",
+        "search_path",
+        "bytea_output",
+        "lc_messages",
+    ];
+    PASS.contains(&name.to_ascii_lowercase().as_str())
+}
+
 /// A client connection, plain or TLS.
 pub trait Client: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Client for T {}
@@ -245,6 +265,21 @@ async fn start<S: Client>(
                 "42501",
                 "Airlock: replication connections are not allowed through the gateway",
             ),
+        )
+        .await;
+        return Ok(None);
+    }
+    // Every other startup parameter sets a server setting with no statement to judge
+    // (`options=-c session_replication_role=replica` turns off triggers and foreign keys): only the
+    // ones drivers send for formatting pass.
+    if let Some((name, _)) = params.iter().find(|(k, _)| !startup_parameter_passes(k)) {
+        send_fatal(
+            client,
+            &ErrorResponse::fatal(
+                "42501",
+                format!("Airlock: the startup parameter {name:?} is not passed to the database (it changes server settings without a statement Airlock can judge)"),
+            )
+            .with_hint("Leave it out of the connection string and use SET statements after connecting."),
         )
         .await;
         return Ok(None);

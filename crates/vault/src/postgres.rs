@@ -207,6 +207,9 @@ pub(crate) fn capture(
         .read_only(true)
         .start()
         .map_err(pg)?;
+    // A session that holds an exclusive lock on a table (the agent's own open transaction, say)
+    // would make the copy wait forever; waiting a while and then failing refuses the action instead.
+    tx.batch_execute("SET LOCAL lock_timeout = '20s'").map_err(pg)?;
     let mut tables = Vec::new();
     for (oid, schema, name) in table_oids(&mut tx, scope)? {
         tables.push(describe(&mut tx, oid, schema, name)?);
