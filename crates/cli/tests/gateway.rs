@@ -551,6 +551,12 @@ fn tokens_scope_and_wrong_passwords_are_refused_at_connect() {
         assert!(!text.contains(secret));
     }
     assert!(gw.inst.run(&["log", "--verify"], None).status.success());
+    let human = gw.inst.run(&["log"], None);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        human.contains("allow read") && human.contains("SELECT 1") && human.contains("connected: stager"),
+        "{human}"
+    );
 }
 
 /// A raw, authenticated protocol session (SCRAM done by hand with postgres-protocol's client).

@@ -12,6 +12,35 @@ use crate::context::{open_local, when};
 fn print(e: &AuditEntry, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string(e)?);
+    } else if let (Some(items), "pg.statements") = (e.detail["statements"].as_array(), e.kind.as_str()) {
+        // The gateway's batches: one line per statement or connection under the entry.
+        println!(
+            "{:>6}  {}  {:<18} {:<9} {} entries",
+            e.seq,
+            when(e.at),
+            e.kind,
+            "-",
+            items.len()
+        );
+        for s in items {
+            match s["event"].as_str() {
+                Some(event) => println!(
+                    "          session {}  {event}: {} (token {}…) to {} from {}",
+                    s["session"],
+                    s["agent"].as_str().unwrap_or("?"),
+                    s["token"].as_str().unwrap_or("?"),
+                    s["resource"].as_str().unwrap_or("?"),
+                    s["peer"].as_str().unwrap_or("?")
+                ),
+                None => println!(
+                    "          session {}  {} {:<11} {}",
+                    s["session"],
+                    s["decision"].as_str().unwrap_or("?"),
+                    s["risk"].as_str().unwrap_or("?"),
+                    s["sql"].as_str().unwrap_or("")
+                ),
+            }
+        }
     } else {
         let detail = e.detail.to_string();
         println!(
