@@ -497,6 +497,23 @@ mod tests {
     }
 
     #[test]
+    fn the_gateway_leaves_loopback_only_with_tls() {
+        let parse = |t: &str| Config::parse(t, Path::new("/"));
+        assert_eq!(
+            parse("[postgres]\nlisten = \"127.0.0.1:6432\"")
+                .unwrap()
+                .postgres
+                .pool_idle,
+            16
+        );
+        let err = parse("[postgres]\nlisten = \"0.0.0.0:6432\"").unwrap_err();
+        assert!(err.contains("needs TLS"), "{err}");
+        assert!(parse("[postgres]\nlisten = \"0.0.0.0:6432\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"").is_ok());
+        let err = parse("[postgres]\nlisten = \"127.0.0.1:6432\"\ntls_cert = \"c.pem\"").unwrap_err();
+        assert!(err.contains("go together"), "{err}");
+    }
+
+    #[test]
     fn relative_paths_resolve_against_the_config_dir() {
         let c = Config::parse("", Path::new("/srv/airlock")).unwrap();
         assert_eq!(c.state_path().unwrap(), PathBuf::from("/srv/airlock/state.db"));
