@@ -212,6 +212,29 @@ SELECT 'rows ' || count(*) FROM (SELECT g, repeat('x', 200) FROM generate_series
     }
     assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 1000);
 
+    // Describing the database (psql's catalog queries) is never held.
+    let out = gw.psql(
+        "scratch",
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "\\d items",
+            "-c",
+            "\\d+ items",
+            "-c",
+            "\\l",
+            "-c",
+            "\\df",
+            "-c",
+            "\\du",
+            "-c",
+            "\\dn",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("items_pkey"));
+
     // A held statement: psql prints Airlock's reason and hint, and the table stays.
     let out = gw.psql("scratch", &["-c", "DROP TABLE items"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
