@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 
 use crate::cli::DemoArgs;
 
+mod gateway;
+
 struct Server(Child);
 
 impl Drop for Server {
@@ -103,6 +105,24 @@ impl Demo {
             .nth(1)
             .and_then(|r| r.split(')').next())
             .map(str::to_owned))
+    }
+
+    /// Checks rows an undo brought back against the originals, and records the outcome.
+    fn rows_restored(&mut self, label: &str, before: &[String], after: &[String]) {
+        if after == before {
+            println!(
+                "    verified: all {} rows are back, equal to the originals.",
+                after.len()
+            );
+        } else {
+            self.failures
+                .push(format!("{label}: the rows differ from the originals"));
+        }
+        self.rows.push((
+            label.into(),
+            "UNDONE".into(),
+            format!("{} rows restored from the vault and verified", after.len()),
+        ));
     }
 
     fn human(&self, args: &[&str]) -> Result<String> {
@@ -260,7 +280,15 @@ pub fn run(args: DemoArgs) -> Result<()> {
 fn replay(dir: &Path) -> Result<()> {
     crate::commands::init::write_instance(&dir.join("airlock"), true)?;
     let config = dir.join("airlock").join("airlock.toml");
-    crate::context::write_private(&config, &config_text(dir))?;
+    // The database half runs when the machine has PostgreSQL's server binaries.
+    let cluster = gateway::Cluster::start(dir)?;
+    let gateway_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut text = config_text(dir);
+    if let Some(c) = &cluster {
+        c.seed()?;
+        text.push_str(&c.config(gateway_port));
+    }
+    crate::context::write_private(&config, &text)?;
     for sub in ["staging/app", "prod/data"] {
         std::fs::create_dir_all(dir.join(sub))?;
     }
@@ -469,21 +497,13 @@ fn replay(dir: &Path) -> Result<()> {
     println!("  (sqlite3 ran it: {} rows left)", sqlite_rows(&db, false)?.len());
     println!("\nUndo puts the database file back (--force: the file is still there, and Airlock never overwrites without being told):");
     demo.human(&["undo", &held_db, "--force"])?;
-    let after = sqlite_rows(&db, false)?;
-    if after == before {
-        println!(
-            "    verified: all {} rows are back, equal to the originals.",
-            after.len()
-        );
-    } else {
-        demo.failures
-            .push("undo did not restore the orders rows exactly".into());
+    demo.rows_restored("undo of the approved DELETE", &before, &sqlite_rows(&db, false)?);
+    match &cluster {
+        Some(c) => gateway::replay(&mut demo, c, gateway_port, &agent, [&alice, &bob])?,
+        None => println!(
+            "\n(The database half is skipped: this machine has no PostgreSQL server binaries in /usr/lib/postgresql. Install postgresql to see the gateway.)"
+        ),
     }
-    demo.rows.push((
-        "undo of the approved DELETE".into(),
-        "UNDONE".into(),
-        format!("{} rows restored from the vault and verified", after.len()),
-    ));
     demo.human(&["vault", "check", "--read-data"])?;
     demo.human(&["log", "--verify"])?;
 
