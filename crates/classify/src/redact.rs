@@ -145,18 +145,39 @@ fn mask_embedded_tokens(word: &str) -> String {
 /// Returns `text` with every recognisable secret masked.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut hide_next = false;
     let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String, hide_next: &mut bool| {
+    let mut state = Redactor::default();
+    for c in text.chars() {
+        if c.is_whitespace() {
+            state.flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    state.flush(&mut word, &mut out);
+    out
+}
+
+/// What the words before say about the next one.
+#[derive(Default)]
+struct Redactor {
+    /// After `--password`, `Bearer`, `Basic`, `token`: the next word is a secret.
+    hide_next: bool,
+    /// After SQL's `PASSWORD` or MySQL's `IDENTIFIED BY`: a quoted next word is a secret.
+    sql_password: bool,
+    identified: bool,
+}
+
+impl Redactor {
+    fn flush(&mut self, word: &mut String, out: &mut String) {
         if word.is_empty() {
             return;
         }
         let w = std::mem::take(word);
         let bare = w.trim_matches(['\'', '"']);
-        if *hide_next {
-            *hide_next = false;
-            out.push_str(&mask(bare));
-        } else if looks_like_token(&w) {
+        let quoted = w.starts_with(['\'', '"']);
+        if self.hide_next || (self.sql_password && quoted) || looks_like_token(&w) {
             out.push_str(&mask(bare));
         } else if w.len() < SHORTEST_TOKEN && !w.contains('=') && !w.contains(':') {
             // Too short for any token format, and no pair or URL to look into: most words.
@@ -164,25 +185,11 @@ pub fn redact(text: &str) -> String {
         } else {
             out.push_str(&mask_embedded_tokens(&redact_pairs(&redact_userinfo(&w))));
         }
-        // The next word is a secret after `--password`, `Bearer`, `Basic`, `Authorization:`.
-        if SECRET_FLAGS
-            .iter()
-            .chain(&["bearer", "basic", "token"])
-            .any(|f| bare.eq_ignore_ascii_case(f))
-        {
-            *hide_next = true;
-        }
-    };
-    for c in text.chars() {
-        if c.is_whitespace() {
-            flush(&mut word, &mut out, &mut hide_next);
-            out.push(c);
-        } else {
-            word.push(c);
-        }
+        let is = |s: &str| bare.eq_ignore_ascii_case(s);
+        self.sql_password = is("password") || (self.identified && is("by"));
+        self.identified = is("identified");
+        self.hide_next = SECRET_FLAGS.iter().chain(&["bearer", "basic", "token"]).any(|f| is(f));
     }
-    flush(&mut word, &mut out, &mut hide_next);
-    out
 }
 
 #[cfg(test)]
@@ -203,6 +210,8 @@ mod tests {
             ),
             ("aws configure set aws_secret_access_key=wJalrXUtnFEMI", "wJalrXUtnFEMI"),
             ("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+            ("ALTER ROLE app WITH LOGIN PASSWORD 'Sup3rSecretPw';", "Sup3rSecretPw"),
+            ("CREATE USER x IDENTIFIED BY \"hunter22hunter\"", "hunter22hunter"),
             (
                 "git clone https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/a/b",
                 "ghp_0123456789abcdefghijklmnopqrstuvwxyz",

@@ -521,6 +521,9 @@ fn tokens_scope_and_wrong_passwords_are_refused_at_connect() {
     // The same token reaches staging.
     let mut ok = gw.config("scratch", &staging).connect(postgres::NoTls).unwrap();
     assert_eq!(ok.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+    // A password inside a statement stays out of the audit log.
+    ok.batch_execute("CREATE ROLE airlock_probe LOGIN PASSWORD 'probe-secret-991'")
+        .unwrap();
 
     for wrong in [
         "not-a-token",
@@ -570,7 +573,13 @@ fn tokens_scope_and_wrong_passwords_are_refused_at_connect() {
     let text = String::from_utf8_lossy(&log.stdout);
     assert!(text.contains("pg.statements") && text.contains("SELECT 1"), "{text}");
     assert!(text.contains("pg.refused") && text.contains("pg.auth_failed"));
-    for secret in [gw.agent.as_str(), staging.as_str(), UPSTREAM_PASSWORD] {
+    assert!(text.contains("CREATE ROLE airlock_probe"), "{text}");
+    for secret in [
+        gw.agent.as_str(),
+        staging.as_str(),
+        UPSTREAM_PASSWORD,
+        "probe-secret-991",
+    ] {
         assert!(!text.contains(secret));
     }
     assert!(gw.inst.run(&["log", "--verify"], None).status.success());
