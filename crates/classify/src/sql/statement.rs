@@ -126,6 +126,29 @@ fn where_clause(kind: &str, selection: Option<&Expr>, tables: &[String], text: &
     }
 }
 
+/// SET of a setting that changes the session's identity or switches off a safeguard: triggers and
+/// foreign keys (`session_replication_role = replica`), read-only mode, row-level security.
+fn weakens_the_session(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    let t = t.trim_start_matches("set").trim_start();
+    let scoped = t
+        .strip_prefix("session ")
+        .or_else(|| t.strip_prefix("local "))
+        .unwrap_or(t);
+    const NAMES: [&str; 9] = [
+        "role",
+        "session authorization",
+        "session_authorization",
+        "session_replication_role",
+        "default_transaction_read_only",
+        "transaction_read_only",
+        "row_security",
+        "transaction read write",
+        "session characteristics",
+    ];
+    NAMES.iter().any(|name| t.starts_with(name) || scoped.starts_with(name))
+}
+
 /// Judges one statement, without descending (the caller visits nested statements).
 fn one(st: &Statement, ctx: &mut Ctx<'_>) {
     let text = st.to_string();
@@ -357,6 +380,16 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             text,
             "changes a definition, a privilege or maintenance state",
         ),
+        Statement::Set(_) if weakens_the_session(text) => ctx.op(
+            Risk::Write,
+            text,
+            "changes who the session acts as or turns off a safeguard (role, replication role, read-only, row security)",
+        ),
+        Statement::Lock(_) => ctx.op(
+            Risk::Write,
+            text,
+            "LOCK blocks every other session using the table until the transaction ends",
+        ),
         Statement::StartTransaction { .. }
         | Statement::Commit { .. }
         | Statement::Rollback { .. }
@@ -388,7 +421,6 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
         | Statement::LISTEN { .. }
         | Statement::UNLISTEN { .. }
         | Statement::NOTIFY { .. }
-        | Statement::Lock(_)
         | Statement::Pragma { .. } => ctx.op(
             Risk::Read,
             text,
