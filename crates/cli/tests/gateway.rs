@@ -945,3 +945,33 @@ fn startup_options_that_change_server_settings_are_refused() {
     let name: String = c.query_one("SHOW application_name", &[]).unwrap().get(0);
     assert_eq!(name, "airlock-test");
 }
+
+#[test]
+fn sql_level_prepare_and_execute_run_what_was_judged() {
+    let gw = Gateway::start("sqlprepare");
+    let mut c = gw.client("scratch");
+    c.batch_execute("CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'n' FROM generate_series(1, 10) g")
+        .unwrap();
+    // A read, prepared once, executed as often as the agent likes.
+    c.batch_execute("PREPARE one_note (int) AS SELECT body FROM notes WHERE id = $1")
+        .unwrap();
+    for id in 1..4 {
+        c.batch_execute(&format!("EXECUTE one_note({id})")).unwrap();
+    }
+    c.batch_execute("DEALLOCATE one_note").unwrap();
+    let (code, _) = db_error(c.batch_execute("EXECUTE one_note(1)").unwrap_err());
+    assert_eq!(
+        code,
+        SqlState::INSUFFICIENT_PRIVILEGE,
+        "a name no longer prepared is unknown again"
+    );
+    // A destructive one is held at PREPARE; approved, it executes once.
+    let (code, text) = db_error(c.batch_execute("PREPARE wipe AS DELETE FROM notes").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    gw.approve(&gw.alice, &held_id(&text));
+    c.batch_execute("PREPARE wipe AS DELETE FROM notes").unwrap();
+    c.batch_execute("EXECUTE wipe").unwrap();
+    let (code, text) = db_error(c.batch_execute("EXECUTE wipe").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert!(text.contains("may not run again"), "{text}");
+}

@@ -33,6 +33,8 @@ pub enum Entry {
         sql: String,
         risk: Risk,
     },
+    /// An EXECUTE of a statement judged when this session prepared it.
+    Executed { at: i64, session: u64, sql: String },
 }
 
 impl Entry {
@@ -47,6 +49,9 @@ impl Entry {
                 peer,
             } => {
                 json!({ "at": at, "session": session, "event": "connected", "agent": agent, "token": token, "resource": resource, "peer": peer })
+            }
+            Entry::Executed { at, session, sql } => {
+                json!({ "at": at, "session": session, "sql": redact(sql), "risk": "as prepared", "decision": "allow" })
             }
             Entry::Allowed { at, session, sql, risk } => {
                 json!({ "at": at, "session": session, "sql": redact(sql), "risk": risk.as_str(), "decision": "allow" })

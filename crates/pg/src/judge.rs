@@ -127,6 +127,15 @@ impl Judge {
         Some(Verdict::Forward { once: false })
     }
 
+    /// Records an EXECUTE of a statement judged when it was prepared.
+    pub fn executed(&self, caller: &Caller, sql: &str) {
+        self.audit.push(Entry::Executed {
+            at: now(),
+            session: caller.session,
+            sql: sql.to_owned(),
+        });
+    }
+
     fn allowed(&self, caller: &Caller, sql: &str, risk: Risk) {
         self.audit.push(Entry::Allowed {
             at: now(),

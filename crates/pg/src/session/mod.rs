@@ -1,6 +1,7 @@
 //! One client connection: the startup packets (TLS, cancel), then [`start`] (SCRAM, the resource,
 //! the upstream session), then [`relay`].
 
+mod prepared;
 mod relay;
 mod start;
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::prepared::{recognise, Prepared, PreparedNames};
 use crate::cancel::UpstreamKey;
 use crate::gateway::Shared;
 use crate::judge::{Caller, Verdict};
@@ -122,9 +123,38 @@ struct ClientSide {
     token_checked: Instant,
     /// Statement shapes this session may run, with their risk.
     shapes: HashMap<String, airlock_classify::Risk>,
+    /// SQL-level prepared statements and the EXECUTEs they allow.
+    prepared: PreparedNames,
 }
 
 async fn judge(shared: &Arc<Shared>, caller: &Caller, side: &mut ClientSide, sql: &str) -> Verdict {
+    let prepared = recognise(sql);
+    if let Some(Prepared::Execute(name)) = &prepared {
+        match side.prepared.execute(name) {
+            Some(true) => {
+                shared.judge.executed(caller, sql);
+                return Verdict::Forward { once: false };
+            }
+            Some(false) => {
+                return Verdict::Refuse {
+                    message: format!(
+                        "Airlock let the PREPARE of {name} through once, on approval; it may not run again"
+                    ),
+                    detail: String::new(),
+                    hint: "Prepare it again and a human approves it again.".into(),
+                }
+            }
+            None => {}
+        }
+    }
+    let verdict = judge_text(shared, caller, side, sql).await;
+    if let (Some(what), Verdict::Forward { once }) = (&prepared, &verdict) {
+        side.prepared.allowed(what, *once);
+    }
+    verdict
+}
+
+async fn judge_text(shared: &Arc<Shared>, caller: &Caller, side: &mut ClientSide, sql: &str) -> Verdict {
     if let Some(v) = shared.judge.quick(caller, sql, &mut side.shapes) {
         return v;
     }
@@ -151,6 +181,7 @@ where
         once: HashMap::new(),
         token_checked: Instant::now(),
         shapes: HashMap::new(),
+        prepared: PreparedNames::default(),
     };
     loop {
         match r.read_buf(&mut buf).await {
