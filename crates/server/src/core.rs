@@ -24,6 +24,8 @@ pub struct Airlock {
     store: Arc<dyn Store>,
     airlock_paths: Vec<PathBuf>,
     vault: VaultSlot,
+    /// The SCRAM salt once read: it never changes after it is first stored.
+    scram_salt: std::sync::OnceLock<Vec<u8>>,
 }
 
 fn risk_rank(r: &str) -> u8 {
@@ -77,6 +79,7 @@ impl Airlock {
             store: Arc::new(store),
             airlock_paths,
             vault,
+            scram_salt: std::sync::OnceLock::new(),
         })
     }
 
@@ -188,14 +191,18 @@ impl Airlock {
     /// The instance's SCRAM salt, shared by every token (see `airlock_store::ScramVerifier`);
     /// created on first use.
     pub fn scram_salt(&self) -> Result<Vec<u8>, ApiError> {
+        if let Some(salt) = self.scram_salt.get() {
+            return Ok(salt.clone());
+        }
         let mut fresh = [0u8; 16];
         getrandom::fill(&mut fresh).map_err(|e| ApiError::Internal(format!("no randomness for a salt: {e}")))?;
         let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
         let stored = self.store.setting_or_insert("scram_salt", &hex)?;
-        (0..stored.len() / 2)
+        let salt = (0..stored.len() / 2)
             .map(|i| u8::from_str_radix(&stored[i * 2..i * 2 + 2], 16))
             .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| ApiError::Internal("the stored SCRAM salt is damaged".into()))
+            .map_err(|_| ApiError::Internal("the stored SCRAM salt is damaged".into()))?;
+        Ok(self.scram_salt.get_or_init(|| salt).clone())
     }
 
     /// Whether the policy decides without reading an action's text (see `Policy::ignores_text`).
