@@ -7,8 +7,8 @@ use airlock_classify::{classify, find_credentials, redact, Action, ActionKind, R
 use airlock_config::{Config, Resolved, Resolver};
 use airlock_policy::{ActionDetails, Decision, Outcome, Policy, Subject, Target};
 use airlock_store::{
-    generate_token, hash_token, token_id, ActionRecord, ActionState, ApprovalRecord, AuditEntry, NewAudit,
-    ScramVerifier, SqliteStore, Store, TokenKind, TokenRecord, SCRAM_ITERATIONS,
+    from_hex, generate_token, hash_token, to_hex, token_id, ActionRecord, ActionState, ApprovalRecord, AuditEntry,
+    NewAudit, ScramVerifier, SqliteStore, Store, TokenKind, TokenRecord, SCRAM_ITERATIONS,
 };
 use serde_json::json;
 
@@ -196,12 +196,8 @@ impl Airlock {
         }
         let mut fresh = [0u8; 16];
         getrandom::fill(&mut fresh).map_err(|e| ApiError::Internal(format!("no randomness for a salt: {e}")))?;
-        let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
-        let stored = self.store.setting_or_insert("scram_salt", &hex)?;
-        let salt = (0..stored.len() / 2)
-            .map(|i| u8::from_str_radix(&stored[i * 2..i * 2 + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| ApiError::Internal("the stored SCRAM salt is damaged".into()))?;
+        let stored = self.store.setting_or_insert("scram_salt", &to_hex(&fresh))?;
+        let salt = from_hex(&stored).ok_or_else(|| ApiError::Internal("the stored SCRAM salt is damaged".into()))?;
         Ok(self.scram_salt.get_or_init(|| salt).clone())
     }
 

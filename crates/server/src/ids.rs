@@ -1,7 +1,5 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
     SystemTime::now()
@@ -20,12 +18,7 @@ pub(crate) fn action_id() -> Result<String, getrandom::Error> {
 /// SHA-256 over length-prefixed parts, hex: the same parts in another order or split differently
 /// never collide.
 pub(crate) fn digest(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_be_bytes());
-        h.update(p.as_bytes());
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    airlock_store::digest_parts(parts)
 }
 
 /// Compares two strings in time that depends only on their lengths.

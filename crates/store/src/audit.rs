@@ -2,7 +2,6 @@
 //! anywhere breaks every later link and `verify_chain` names the first broken entry.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// An entry to append.
 #[derive(Clone, Debug)]
@@ -37,19 +36,14 @@ pub(crate) fn entry_hash(
     action_id: Option<&str>,
     detail: &str,
 ) -> String {
-    let mut h = Sha256::new();
-    for part in [
+    crate::hex::digest_parts(&[
         prev_hash,
         &seq.to_string(),
         &at.to_string(),
         kind,
         action_id.unwrap_or(""),
         detail,
-    ] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    ])
 }
 
 /// Where a chain stops being trustworthy.

@@ -15,6 +15,7 @@
 
 mod audit;
 mod error;
+mod hex;
 mod records;
 mod scram;
 mod sqlite;
@@ -22,6 +23,7 @@ mod token;
 
 pub use audit::{verify_chain, AuditEntry, ChainBreak, NewAudit};
 pub use error::StoreError;
+pub use hex::{digest_parts, from_hex, to_hex};
 pub use records::{ActionRecord, ActionState, ApprovalRecord, TokenRecord};
 pub use scram::{hmac_sha256, ScramVerifier, SCRAM_ITERATIONS};
 pub use sqlite::SqliteStore;

@@ -7,6 +7,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::hex::{from_hex, to_hex};
+
 /// PBKDF2 rounds. RFC 7677's minimum; tokens are random, so more rounds would only slow clients.
 pub const SCRAM_ITERATIONS: u32 = 4096;
 
@@ -85,31 +87,16 @@ impl ScramVerifier {
 
     /// `stored:server`, hex: the column's format.
     pub fn encode(&self) -> String {
-        format!("{}:{}", hex(&self.stored_key), hex(&self.server_key))
+        format!("{}:{}", to_hex(&self.stored_key), to_hex(&self.server_key))
     }
 
     pub fn decode(text: &str) -> Option<ScramVerifier> {
         let (a, b) = text.split_once(':')?;
         Some(ScramVerifier {
-            stored_key: unhex(a)?,
-            server_key: unhex(b)?,
+            stored_key: from_hex(a)?.try_into().ok()?,
+            server_key: from_hex(b)?.try_into().ok()?,
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -137,7 +124,7 @@ mod tests {
     fn hmac_matches_rfc_4231_case_2() {
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(
-            hex(&mac),
+            to_hex(&mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

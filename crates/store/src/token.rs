@@ -52,8 +52,7 @@ pub fn token_id(token: &str) -> Option<String> {
 }
 
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::to_hex(&Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]
