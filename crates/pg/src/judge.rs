@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use airlock_classify::{find_credentials, Assessment, Risk, TargetKind};
 use airlock_policy::Outcome;
-use airlock_server::{now, Airlock, SubmitRequest};
+use airlock_server::{now, Airlock, Evaluation, SubmitRequest};
 use airlock_store::TokenRecord;
 use serde_json::{json, Value};
 
@@ -147,20 +147,11 @@ impl Judge {
 
     /// The full decision: blocking (the state file, the database's catalog, perhaps a snapshot).
     pub fn decide(&self, caller: &Caller, sql: &str) -> Verdict {
-        let req = Self::request(caller, sql);
-        let ev = match self.airlock.evaluate(&caller.token, &req, None) {
-            Ok(ev) => ev,
-            Err(e) => {
-                return Verdict::refuse(
-                    format!("Airlock could not judge this statement: {e}"),
-                    String::new(),
-                    DONT_WORK_AROUND,
-                )
-            }
-        };
-        let blast =
-            matches!(ev.decision.outcome, Outcome::Ask { .. }).then(|| self.blast_radius(caller, sql, &ev.assessment));
-        let answer = match self.airlock.submit_with(&caller.token, req, blast) {
+        let measure = |ev: &Evaluation| Some(self.blast_radius(caller, sql, &ev.assessment));
+        let answer = match self
+            .airlock
+            .submit_with(&caller.token, Self::request(caller, sql), &measure)
+        {
             Ok(a) => a,
             Err(e) => {
                 return Verdict::refuse(

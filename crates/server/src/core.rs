@@ -371,16 +371,17 @@ impl Airlock {
     /// Decides an action for an agent and records it. A held action that humans approved is let
     /// through exactly once, and only for the same fingerprint.
     pub fn submit(&self, caller: &TokenRecord, req: SubmitRequest) -> Result<SubmitResponse, ApiError> {
-        self.submit_with(caller, req, None)
+        self.submit_with(caller, req, &|_| None)
     }
 
-    /// [`submit`](Self::submit), keeping what the caller measured of the action's reach
-    /// (`blast_radius`) for the approver when the action is held.
+    /// [`submit`](Self::submit), keeping for the approver what `blast_radius` measures of the
+    /// action's reach. It is called only when the action is newly held, never when an approval is
+    /// spent or the action already waits.
     pub fn submit_with(
         &self,
         caller: &TokenRecord,
         req: SubmitRequest,
-        blast_radius: Option<serde_json::Value>,
+        blast_radius: &dyn Fn(&Evaluation) -> Option<serde_json::Value>,
     ) -> Result<SubmitResponse, ApiError> {
         if req.input.len() > airlock_classify::MAX_INPUT_BYTES {
             return Err(ApiError::BadRequest("the action is larger than Airlock accepts".into()));
@@ -517,7 +518,7 @@ impl Airlock {
             "decision": ev.decision,
             "credentials": ev.credentials,
             "snapshot_plan": snapshot_plan,
-            "blast_radius": blast_radius,
+            "blast_radius": if state == ActionState::Held { blast_radius(&ev) } else { None },
         });
         let record = ActionRecord {
             id: id.clone(),
