@@ -57,19 +57,17 @@ pub async fn run(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
 }
 
 /// The startup packets: SSLRequest (TLS when a certificate is configured), GSSENCRequest (never),
-/// CancelRequest, and the StartupMessage.
+/// then the CancelRequest or StartupMessage, in plain text or inside TLS.
 async fn open(shared: &Shared, mut tcp: TcpStream) -> Opened {
-    let startup_error = |e: PgError| ErrorResponse::fatal("08P01", format!("Airlock: {e}"));
     loop {
         match read_startup(&mut tcp).await {
-            Err(PgError::Io(_)) => return Opened::Done,
-            Err(e) => {
-                send_fatal(&mut tcp, &startup_error(e)).await;
-                return Opened::Done;
-            }
-            Ok(Startup::Ssl) if shared.tls.is_some() => {
+            Ok(Startup::Ssl) => {
                 let Some(acceptor) = &shared.tls else {
-                    return Opened::Done;
+                    // No certificate: the client goes on in plain text.
+                    if tcp.write_all(b"N").await.is_err() {
+                        return Opened::Done;
+                    }
+                    continue;
                 };
                 if tcp.write_all(b"S").await.is_err() {
                     return Opened::Done;
@@ -77,46 +75,54 @@ async fn open(shared: &Shared, mut tcp: TcpStream) -> Opened {
                 let Ok(mut tls) = acceptor.accept(tcp).await else {
                     return Opened::Done;
                 };
-                return match read_startup(&mut tls).await {
-                    Ok(Startup::Params(p)) => Opened::Tls(Box::new(tls), p),
-                    Ok(Startup::Cancel { pid, secret }) => {
-                        cancel(shared, pid, secret).await;
-                        Opened::Done
-                    }
-                    Ok(_) => {
-                        let e = PgError::Protocol("a second encryption request inside TLS".into());
-                        send_fatal(&mut tls, &startup_error(e)).await;
-                        Opened::Done
-                    }
-                    Err(PgError::Io(_)) => Opened::Done,
-                    Err(e) => {
-                        send_fatal(&mut tls, &startup_error(e)).await;
-                        Opened::Done
-                    }
+                let packet = read_startup(&mut tls).await;
+                return match settle(shared, &mut tls, packet, true).await {
+                    Some(params) => Opened::Tls(Box::new(tls), params),
+                    None => Opened::Done,
                 };
             }
-            // No certificate, or GSS encryption (never offered): the client goes on in plain text.
-            Ok(Startup::Ssl | Startup::GssEnc) => {
+            // GSS encryption is never offered.
+            Ok(Startup::GssEnc) => {
                 if tcp.write_all(b"N").await.is_err() {
                     return Opened::Done;
                 }
             }
-            Ok(Startup::Cancel { pid, secret }) => {
-                cancel(shared, pid, secret).await;
-                return Opened::Done;
+            packet => {
+                return match settle(shared, &mut tcp, packet, false).await {
+                    Some(params) => Opened::Plain(tcp, params),
+                    None => Opened::Done,
+                }
             }
-            Ok(Startup::Params(_)) if shared.tls.is_some() => {
-                send_fatal(
-                    &mut tcp,
-                    &ErrorResponse::fatal("28000", "Airlock: this gateway accepts TLS connections only")
-                        .with_hint("Connect with sslmode=require (or verify-full with the gateway's certificate)."),
-                )
-                .await;
-                return Opened::Done;
-            }
-            Ok(Startup::Params(p)) => return Opened::Plain(tcp, p),
         }
     }
+}
+
+/// The last startup packet: its parameters, or None when the connection was answered (a cancel, a
+/// refusal, an error).
+async fn settle<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: &Shared,
+    stream: &mut S,
+    packet: Result<Startup, PgError>,
+    encrypted: bool,
+) -> Option<Vec<(String, String)>> {
+    let refusal = match packet {
+        Ok(Startup::Params(params)) if encrypted || shared.tls.is_none() => return Some(params),
+        Ok(Startup::Params(_)) => ErrorResponse::fatal("28000", "Airlock: this gateway accepts TLS connections only")
+            .with_hint("Connect with sslmode=require (or verify-full with the gateway's certificate)."),
+        Ok(Startup::Cancel { pid, secret }) => {
+            cancel(shared, pid, secret).await;
+            return None;
+        }
+        // Only inside TLS: a second encryption request.
+        Ok(Startup::Ssl | Startup::GssEnc) => ErrorResponse::fatal(
+            "08P01",
+            "Airlock: protocol violation: a second encryption request inside TLS",
+        ),
+        Err(PgError::Io(_)) => return None,
+        Err(e) => ErrorResponse::fatal("08P01", format!("Airlock: {e}")),
+    };
+    send_fatal(stream, &refusal).await;
+    None
 }
 
 async fn cancel(shared: &Shared, pid: i32, secret: i32) {
