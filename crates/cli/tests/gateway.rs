@@ -38,6 +38,14 @@ fn free_port() -> u16 {
         .port()
 }
 
+fn wait_for_gateway(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the gateway did not start listening");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn read_token(path: &Path) -> String {
     std::fs::read_to_string(path)
         .unwrap()
@@ -78,11 +86,7 @@ impl Gateway {
         );
         let mut inst = Instance::new(&format!("gw-{name}"), &extra);
         inst.start();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the gateway did not start listening");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_gateway(port);
         let agent = read_token(&inst.token("claude", &[]));
         let alice = inst.token("alice", &["--operator"]);
         let bob = inst.token("bob", &["--operator"]);
@@ -896,11 +900,7 @@ fn the_gateway_reaches_a_database_that_accepts_tls_only() {
     );
     let mut inst = Instance::new("gw-upstream-tls", &extra);
     inst.start();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the gateway did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_gateway(port);
     let token = read_token(&inst.token("claude", &[]));
     let connect = |db: &str| {
         let mut c = postgres::Config::new();

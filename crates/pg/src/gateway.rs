@@ -24,7 +24,6 @@ pub struct Shared {
 /// A running gateway. Dropping it stops accepting; [`Gateway::wait`] serves until the process ends.
 pub struct Gateway {
     addr: SocketAddr,
-    shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -62,7 +61,6 @@ impl Gateway {
             .thread_name("airlock-pg")
             .build()?;
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let for_thread = shared.clone();
         let thread = std::thread::Builder::new()
             .name("airlock-pg-accept".into())
             .spawn(move || {
@@ -79,7 +77,7 @@ impl Gateway {
                             _ = &mut stopped => return,
                             accepted = listener.accept() => match accepted {
                                 Ok((stream, peer)) => {
-                                    tokio::spawn(crate::session::run(for_thread.clone(), stream, peer));
+                                    tokio::spawn(crate::session::run(shared.clone(), stream, peer));
                                 }
                                 Err(e) => {
                                     // Out of file descriptors and the like: wait rather than spin.
@@ -94,7 +92,6 @@ impl Gateway {
             })?;
         Ok(Gateway {
             addr,
-            shared,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -102,11 +99,6 @@ impl Gateway {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// Idle upstream sessions kept for reuse.
-    pub fn pooled(&self) -> usize {
-        self.shared.pool.idle_count()
     }
 
     /// Serves until the process ends.

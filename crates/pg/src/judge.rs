@@ -94,7 +94,7 @@ impl Judge {
                 "Ask an operator to check the Airlock state file (disk full? permissions?).",
             ));
         }
-        let shape = shape(sql).filter(|_| self.airlock.policy_ignores_text());
+        let shape = self.airlock.policy_ignores_text().then(|| shape(sql)).flatten();
         if let Some(risk) = shape.as_ref().and_then(|s| shapes.get(s)) {
             if find_credentials(sql, None).is_empty() {
                 self.allowed(caller, sql, *risk);

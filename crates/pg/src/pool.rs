@@ -17,7 +17,7 @@ impl PoolKey {
     pub fn new(resource: &str, params: &[(String, String)]) -> PoolKey {
         let mut params: Vec<(String, String)> = params
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "user" | "database"))
+            .filter(|(k, _)| crate::upstream::passes_on(k))
             .cloned()
             .collect();
         params.sort();
@@ -61,14 +61,5 @@ impl Pool {
         if list.len() < self.max_idle {
             list.push(up);
         }
-    }
-
-    pub fn idle_count(&self) -> usize {
-        self.idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .map(Vec::len)
-            .sum()
     }
 }

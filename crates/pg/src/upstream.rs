@@ -141,7 +141,7 @@ async fn send<W: tokio::io::AsyncWrite + Unpin>(stream: &mut W, buf: &mut BytesM
 }
 
 /// Startup parameters a client may pass on; `user`, `database` and `replication` are the gateway's.
-fn passes_on(name: &str) -> bool {
+pub(crate) fn passes_on(name: &str) -> bool {
     !matches!(name, "user" | "database" | "replication")
 }
 

@@ -246,7 +246,7 @@ async fn authenticate<S: Client>(shared: &Shared, client: &mut S) -> Result<Opti
     client.write_all(&auth_sasl_continue(&server_first)).await?;
     let client_final = read_auth_message(client, b'p').await?;
     let at = airlock_server::now();
-    let tokens: Vec<(TokenRecord, ScramVerifier)> = airlock
+    let (mut tokens, verifiers): (Vec<TokenRecord>, Vec<ScramVerifier>) = airlock
         .store()
         .tokens()
         .map_err(|e| PgError::Setup(format!("cannot read the tokens: {e}")))?
@@ -256,11 +256,10 @@ async fn authenticate<S: Client>(shared: &Shared, client: &mut S) -> Result<Opti
             let v = ScramVerifier::decode(t.scram.as_deref()?)?;
             Some((t, v))
         })
-        .collect();
-    let verifiers: Vec<ScramVerifier> = tokens.iter().map(|(_, v)| v.clone()).collect();
+        .unzip();
     let Some((index, server_final)) = exchange.finish(&client_final, &verifiers)? else {
         return Ok(None);
     };
     client.write_all(&auth_sasl_final(&server_final)).await?;
-    Ok(Some(tokens[index].0.clone()))
+    Ok(Some(tokens.swap_remove(index)))
 }

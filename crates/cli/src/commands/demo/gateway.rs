@@ -18,7 +18,7 @@ pub(super) struct Cluster {
     as_postgres: bool,
 }
 
-fn free_port() -> Result<u16> {
+pub(super) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

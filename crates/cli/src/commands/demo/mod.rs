@@ -282,7 +282,7 @@ fn replay(dir: &Path) -> Result<()> {
     let config = dir.join("airlock").join("airlock.toml");
     // The database half runs when the machine has PostgreSQL's server binaries.
     let cluster = gateway::Cluster::start(dir)?;
-    let gateway_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let gateway_port = gateway::free_port()?;
     let mut text = config_text(dir);
     if let Some(c) = &cluster {
         c.seed()?;
