@@ -62,6 +62,109 @@ pub enum Command {
     /// Scheduled backups of [[backup]] resources.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Install Airlock as a service under its own unix user (as root). Run `airlock setup --help`
+    /// to see exactly what it does.
+    Setup(SetupArgs),
+    /// Start, stop or look at the service (systemd when it runs, else a background process).
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Check that Airlock really guards this user's agents, and say what to fix.
+    Doctor(DoctorArgs),
+    /// Store resource credentials with the service (administrators).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Enroll the people who approve (administrators).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+/// `airlock setup`. As root, and idempotent (running it again changes only what differs):
+///
+/// 1. creates the system user and group `airlock` (no login shell, home /var/lib/airlock);
+/// 2. copies this binary to /usr/local/bin/airlock (root:root, 0755) — the binary every hook runs;
+/// 3. writes /etc/airlock/airlock.toml and policy.cedar (root:airlock, 0750/0640) unless they exist;
+/// 4. creates /var/lib/airlock (airlock, 0700) for the state, the vault, the keys and the secrets;
+/// 5. creates /run/airlock (airlock, 0755): only the service can create its socket there;
+/// 6. writes /etc/systemd/system/airlock.service (restart on failure, NoNewPrivileges,
+///    ProtectSystem=strict, ReadWritePaths=/var/lib/airlock, ProtectHome=read-only,
+///    CAP_DAC_READ_SEARCH so snapshots can read what they copy) and enables and starts it when
+///    systemd is running; otherwise starts the service in the background (`airlock service`).
+///
+/// `--remove` stops the service and removes the unit, the binary and /etc/airlock; it keeps the
+/// vault and the state in /var/lib/airlock unless `--purge` is given as well.
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct SetupArgs {
+    /// Undo the install (keeps /var/lib/airlock: the vault and the state).
+    #[arg(long)]
+    pub remove: bool,
+    /// With --remove: also delete /var/lib/airlock — every snapshot and the audit log. It must be
+    /// given twice (`--purge --purge`), on purpose.
+    #[arg(long, requires = "remove", action = clap::ArgAction::Count)]
+    pub purge: u8,
+    /// A unix user (besides root) who administers Airlock: issues tokens, enrolls operators (repeat).
+    #[arg(long = "admin", value_name = "USER")]
+    pub admins: Vec<String>,
+    /// Do not start the service.
+    #[arg(long)]
+    pub no_start: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Start the service (as root).
+    Start,
+    /// Stop the service (as root).
+    Stop,
+    /// Stop, then start (as root).
+    Restart,
+    /// Whether it runs, as whom, and where.
+    Status(JsonOnly),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonOnly {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[arg(long)]
+    pub json: bool,
+    /// The project whose agent settings to check (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret; its value is read from stdin (one line) and never shown again.
+    Set { name: String },
+    /// The stored secrets' names.
+    List(JsonOnly),
+    /// Delete a secret.
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Enroll an operator: prints their authenticator secret (TOTP) once.
+    Add {
+        name: String,
+        /// A unix user (distinct from every agent's) whose own connections also prove this operator.
+        #[arg(long, value_name = "USER")]
+        unix_user: Option<String>,
+        /// No authenticator: the unix user alone proves them.
+        #[arg(long, requires = "unix_user")]
+        no_totp: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The enrolled operators.
+    List(JsonOnly),
+    /// Remove an operator.
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,9 +309,13 @@ pub struct TokenCreateArgs {
     /// How long it lives (15m, 8h, 30d). Default: forever.
     #[arg(long)]
     pub ttl: Option<String>,
-    /// An operator token (alko_…): may approve and deny, never submit-and-approve its own.
+    /// An operator token (alko_…): may approve and deny, never submit-and-approve its own (an
+    /// unprivileged instance only: in service mode operators prove themselves otherwise).
     #[arg(long)]
     pub operator: bool,
+    /// The unix user that alone may present the token (over the service's socket).
+    #[arg(long, value_name = "USER")]
+    pub unix_user: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -238,6 +345,12 @@ pub struct DecideArgs {
     /// Why (kept in the audit log).
     #[arg(long)]
     pub reason: Option<String>,
+    /// Prove yourself with your authenticator's code (service mode); without a value, you are asked.
+    #[arg(long, value_name = "CODE", num_args = 0..=1, default_missing_value = "")]
+    pub totp: Option<String>,
+    /// The operator you are (with --totp; default: your unix user name).
+    #[arg(long = "as", value_name = "OPERATOR")]
+    pub operator: Option<String>,
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -254,9 +367,12 @@ pub struct LogArgs {
     /// Only this action's entries.
     #[arg(long, value_name = "ID")]
     pub action: Option<String>,
-    /// Check the hash chain; exit 1 naming the first entry that was edited, removed or reordered.
+    /// Check the sealed chain and its checkpoints; exit 1 naming the first entry that was edited,
+    /// removed, reordered or cut off.
     #[arg(long)]
     pub verify: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -305,4 +421,7 @@ pub struct InstallArgs {
     /// Environments the agent's token may reach (repeat; default: the [[agent]] entry's, else all).
     #[arg(long = "env", value_name = "ENV")]
     pub envs: Vec<String>,
+    /// As root: the agent's system-wide managed settings, which users cannot override.
+    #[arg(long, conflicts_with_all = ["project", "user"])]
+    pub system: bool,
 }

@@ -1,12 +1,82 @@
-//! What most commands need first: the config, the local instance, the token, the server.
+//! What most commands need first: which instance, the config, the token, the server.
+//!
+//! Which instance a command talks to is decided here, once:
+//! 1. `--config PATH`: that instance;
+//! 2. else, when this machine has a system install (`/etc/airlock/airlock.toml`), the service on
+//!    its fixed socket — `AIRLOCK_CONFIG`, `./airlock.toml` and user configs are then ignored, so
+//!    nothing an agent can set or write points a hook or an operator's CLI at another server;
+//! 3. else `AIRLOCK_CONFIG`, `./airlock.toml`, the user config dir (an unprivileged instance).
 
 use std::path::{Path, PathBuf};
 
-use airlock_config::{discover, Config};
+use airlock_config::{discover, Config, SystemPaths};
 use airlock_server::{Airlock, Client, Endpoint};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::cli::AuthArgs;
+
+/// The instance a command talks to.
+pub enum Instance {
+    /// An unprivileged instance (`mode = "local"`): its files are the caller's own.
+    Local(Box<Config>),
+    /// A service (`mode = "service"`): reached only through its socket, whose peer must be the
+    /// service's unix user.
+    Service { socket: PathBuf, user: String },
+}
+
+impl Instance {
+    pub fn is_service(&self) -> bool {
+        matches!(self, Instance::Service { .. })
+    }
+}
+
+fn from_config(config: Config) -> Instance {
+    if config.is_service() {
+        Instance::Service {
+            socket: config.socket_path().unwrap_or_else(|| SystemPaths::SOCKET.into()),
+            user: config.server.user.clone(),
+        }
+    } else {
+        Instance::Local(Box::new(config))
+    }
+}
+
+/// Which instance (see the module's rules).
+pub fn instance(explicit: Option<&Path>) -> Result<Instance> {
+    if explicit.is_none() && SystemPaths::installed() {
+        return Ok(Instance::Service {
+            socket: SystemPaths::SOCKET.into(),
+            user: airlock_config::SERVICE_USER.into(),
+        });
+    }
+    Ok(from_config(load_config(explicit)?))
+}
+
+/// A client for the instance's API: in service mode the system socket, its server checked to be
+/// the service's unix user; the token is optional there (the socket says who calls).
+pub fn api(instance: &Instance, auth: &AuthArgs) -> Result<Client> {
+    match instance {
+        Instance::Local(cfg) => Ok(Client::new(endpoint(cfg), Some(token(auth)?))),
+        Instance::Service { socket, user } => {
+            let uid = airlock_server::user_by_name(user)
+                .ok_or_else(|| {
+                    anyhow!("there is no unix user {user:?}: Airlock is not set up on this machine (run `sudo airlock setup`)")
+                })?
+                .uid;
+            Ok(Client::new(Endpoint::Unix(socket.clone()), token(auth).ok()).expecting_peer(uid))
+        }
+    }
+}
+
+/// The local instance, refusing a service (whose files belong to the service user).
+pub fn local_only(instance: Instance, what: &str) -> Result<Airlock> {
+    match instance {
+        Instance::Local(cfg) => Airlock::open(*cfg).map_err(|e| anyhow!("{e}")),
+        Instance::Service { .. } => bail!(
+            "{what} works on an unprivileged instance only; this machine's Airlock runs as a service, which does it through its socket"
+        ),
+    }
+}
 
 pub fn load_config(explicit: Option<&Path>) -> Result<Config> {
     let found = discover(explicit).map_err(|tried| {
@@ -17,12 +87,6 @@ pub fn load_config(explicit: Option<&Path>) -> Result<Config> {
         )
     })?;
     Config::load(&found.path).with_context(|| format!("the config found through {}", found.how))
-}
-
-/// Opens this machine's instance directly (state and policy): for local administration.
-pub fn open_local(explicit: Option<&Path>) -> Result<Airlock> {
-    let config = load_config(explicit)?;
-    Airlock::open(config).map_err(|e| anyhow!("{e}"))
 }
 
 /// The caller's token: `--token-file`, else `AIRLOCK_TOKEN`.
@@ -50,8 +114,7 @@ pub fn endpoint(config: &Config) -> Endpoint {
 }
 
 pub fn client(explicit: Option<&Path>, auth: &AuthArgs) -> Result<Client> {
-    let config = load_config(explicit)?;
-    Ok(Client::new(endpoint(&config), Some(token(auth)?)))
+    api(&instance(explicit)?, auth)
 }
 
 /// A file only its owner can read (tokens, keys).

@@ -10,6 +10,12 @@ mod render;
 use clap::Parser;
 
 fn main() {
+    // A closed pipe (`airlock log | head`) ends the process quietly, as it does for other tools,
+    // instead of a panic in println!.
+    // SAFETY: setting a signal's disposition to the default is always sound.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cli::Cli::parse();
     let config = cli.config.as_deref();
     let result = match cli.command {
@@ -35,6 +41,11 @@ fn main() {
         cli::Command::Undo(args) => commands::vault::undo(config, args),
         cli::Command::Vault(cmd) => commands::vault::run(config, cmd),
         cli::Command::Backup(cmd) => commands::vault::backup(config, cmd),
+        cli::Command::Setup(args) => commands::setup::run(args),
+        cli::Command::Service(cmd) => commands::service::run(cmd),
+        cli::Command::Doctor(args) => commands::doctor::run(args),
+        cli::Command::Secret(cmd) => commands::secret::run(config, cmd),
+        cli::Command::Operator(cmd) => commands::operator::run(config, cmd),
     };
     std::process::exit(exit::code(result));
 }

@@ -279,19 +279,19 @@ fn install_merges_into_existing_settings_and_is_idempotent() {
     let project = inst.dir.join("project");
     std::fs::create_dir_all(project.join(".claude")).unwrap();
     let existing = json!({"model": "opus", "permissions": {"allow": ["Bash(ls:*)"]}, "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "my-linter"}]}]}});
-    std::fs::write(project.join(".claude/settings.json"), existing.to_string()).unwrap();
+    std::fs::write(project.join(".claude/settings.local.json"), existing.to_string()).unwrap();
     let p = project.display().to_string();
     assert!(inst
         .run(&["install", "claude-code", "--project", &p], None)
         .status
         .success());
-    let once = std::fs::read_to_string(project.join(".claude/settings.json")).unwrap();
+    let once = std::fs::read_to_string(project.join(".claude/settings.local.json")).unwrap();
     assert!(inst
         .run(&["install", "claude-code", "--project", &p], None)
         .status
         .success());
     let twice: Value =
-        serde_json::from_str(&std::fs::read_to_string(project.join(".claude/settings.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(project.join(".claude/settings.local.json")).unwrap()).unwrap();
     let once: Value = serde_json::from_str(&once).unwrap();
     assert_eq!(once["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
     assert_eq!(
@@ -313,7 +313,7 @@ fn install_merges_into_existing_settings_and_is_idempotent() {
         .status
         .success());
     let back: Value =
-        serde_json::from_str(&std::fs::read_to_string(project.join(".claude/settings.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(project.join(".claude/settings.local.json")).unwrap()).unwrap();
     assert_eq!(back, existing);
 }
 

@@ -36,6 +36,39 @@ pub struct ServerConfig {
     /// The policy file (relative to the config's directory); the built-in default when absent.
     #[serde(default)]
     pub policy: Option<PathBuf>,
+    /// `local` (the default; what `airlock init` makes): the instance belongs to the user who runs
+    /// it and is **not a security boundary** — operator tokens approve, and anyone who can read the
+    /// instance's files can do what it can. `service` (what `airlock setup` makes): Airlock runs as
+    /// its own unix user, callers are known by their socket peer credentials, and approvals need
+    /// proof an agent's unix user cannot produce.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Unix users (besides root) who administer the instance through the socket: issue tokens,
+    /// enroll operators, store secrets.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// The unix user the service runs as; hooks and the CLI refuse a socket whose peer is anyone else.
+    #[serde(default = "default_service_user")]
+    pub user: String,
+    /// How often the service seals the audit chain's head into the vault (at most 60 s).
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: String,
+}
+
+/// Whether the instance is a security boundary (see [`ServerConfig::mode`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Local,
+    Service,
+}
+
+fn default_service_user() -> String {
+    crate::system::SERVICE_USER.to_owned()
+}
+fn default_checkpoint_every() -> String {
+    "60s".to_owned()
 }
 
 fn default_listen() -> String {
@@ -60,6 +93,10 @@ impl Default for ServerConfig {
             approval_ttl: default_approval_ttl(),
             hold_ttl: default_hold_ttl(),
             policy: None,
+            mode: Mode::Local,
+            admins: Vec::new(),
+            user: default_service_user(),
+            checkpoint_every: default_checkpoint_every(),
         }
     }
 }
@@ -192,6 +229,10 @@ pub struct ResourceConfig {
     /// A file that holds the secret, readable by Airlock only.
     #[serde(default)]
     pub secret_file: Option<PathBuf>,
+    /// The name of a secret in Airlock's own secret store (`airlock secret set NAME`), kept beside
+    /// the state and readable by the service only. The way to hold credentials in `service` mode.
+    #[serde(default)]
+    pub secret: Option<String>,
 }
 
 /// `[[backup]]`: a resource copied into the vault on a schedule.
@@ -224,14 +265,16 @@ pub struct KeepRules {
 }
 
 impl ResourceConfig {
-    /// The connection URL with the secret put in (from `secret_env` or `secret_file`). For
-    /// Airlock's own connections only: never log it.
-    pub fn connection_url(&self, config_dir: &Path) -> Result<String, String> {
-        let url = self
-            .url
-            .as_deref()
-            .ok_or_else(|| format!("resource {} has no url", self.name))?;
-        let secret = if let Some(var) = &self.secret_env {
+    /// The resource's secret, from the secret store, `secret_env` or `secret_file`; None when it
+    /// references none. For Airlock's own use only: never log it.
+    pub fn secret_value(&self, config: &Config) -> Result<Option<String>, String> {
+        if let Some(name) = &self.secret {
+            return crate::secrets::read_secret(&config.secrets_dir()?, name)
+                .map(Some)
+                .map_err(|e| format!("resource {}: {e}", self.name));
+        }
+        let config_dir = &config.dir;
+        Ok(if let Some(var) = &self.secret_env {
             Some(
                 std::env::var(var)
                     .map_err(|_| format!("resource {}: the environment variable {var} is not set", self.name))?,
@@ -250,8 +293,17 @@ impl ResourceConfig {
             )
         } else {
             None
-        };
-        let Some(secret) = secret else {
+        })
+    }
+
+    /// The connection URL with the secret put in (see [`secret_value`](Self::secret_value)). For
+    /// Airlock's own connections only: never log it.
+    pub fn connection_url(&self, config: &Config) -> Result<String, String> {
+        let url = self
+            .url
+            .as_deref()
+            .ok_or_else(|| format!("resource {} has no url", self.name))?;
+        let Some(secret) = self.secret_value(config)? else {
             return Ok(url.to_owned());
         };
         let (scheme, rest) = url
@@ -320,6 +372,7 @@ pub struct Config {
     pub approval_ttl: Duration,
     pub hold_ttl: Duration,
     pub retention: Duration,
+    pub checkpoint_every: Duration,
 }
 
 /// Whether `host:port` names a loopback address.
@@ -355,6 +408,14 @@ impl Config {
             parse_duration(&file.server.approval_ttl).map_err(|e| format!("server.approval_ttl: {e}"))?;
         let hold_ttl = parse_duration(&file.server.hold_ttl).map_err(|e| format!("server.hold_ttl: {e}"))?;
         let retention = parse_duration(&file.vault.retention).map_err(|e| format!("vault.retention: {e}"))?;
+        let checkpoint_every =
+            parse_duration(&file.server.checkpoint_every).map_err(|e| format!("server.checkpoint_every: {e}"))?;
+        if checkpoint_every.is_zero() || checkpoint_every > Duration::from_secs(60) {
+            return Err("server.checkpoint_every: between 1s and 60s (a truncation of the audit log is detected back to the last checkpoint)".into());
+        }
+        if file.server.mode == Mode::Service {
+            check_service(&file)?;
+        }
         let listen = file.server.listen.trim();
         if !listen.is_empty() && !is_loopback(listen) {
             return Err(format!(
@@ -430,7 +491,31 @@ impl Config {
             approval_ttl,
             hold_ttl,
             retention,
+            checkpoint_every,
         })
+    }
+
+    /// The directory that holds the state file: the audit key and the secret store live beside it.
+    pub fn state_dir(&self) -> Result<PathBuf, String> {
+        let state = self.state_path()?;
+        Ok(state
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.dir.clone()))
+    }
+
+    /// The secret store (`airlock secret set`): one 0600 file per secret in a 0700 directory.
+    pub fn secrets_dir(&self) -> Result<PathBuf, String> {
+        Ok(self.state_dir()?.join("secrets"))
+    }
+
+    /// The key that seals the audit chain (HMAC-SHA256), created 0600 beside the state.
+    pub fn audit_key_path(&self) -> Result<PathBuf, String> {
+        Ok(self.state_dir()?.join("audit.key"))
+    }
+
+    pub fn is_service(&self) -> bool {
+        self.server.mode == Mode::Service
     }
 
     /// A path from the config, made absolute against the config's directory.
@@ -461,6 +546,26 @@ impl Config {
     pub fn socket_path(&self) -> Option<PathBuf> {
         self.server.socket.as_ref().map(|p| self.path(p))
     }
+}
+
+/// What `mode = "service"` requires: callers reach it through the socket only (its peer
+/// credentials are how callers are known), and no credential sits in an environment variable.
+fn check_service(file: &File) -> Result<(), String> {
+    if file.server.socket.is_none() {
+        return Err(
+            "server.mode = \"service\" needs server.socket (callers are known by the socket's peer credentials)".into(),
+        );
+    }
+    if !file.server.listen.trim().is_empty() {
+        return Err("server.mode = \"service\": set server.listen = \"\" (a TCP API cannot tell which unix user calls; use the socket)".into());
+    }
+    if let Some(r) = file.resource.iter().find(|r| r.secret_env.is_some()) {
+        return Err(format!(
+            "resource {:?}: secret_env is not allowed in service mode (a service's environment is visible to `systemctl show`); store it with `airlock secret set NAME` and reference it with secret = \"NAME\"",
+            r.name
+        ));
+    }
+    Ok(())
 }
 
 fn url_has_password(url: &str) -> bool {
@@ -511,6 +616,21 @@ mod tests {
         assert!(parse("[postgres]\nlisten = \"0.0.0.0:6432\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"").is_ok());
         let err = parse("[postgres]\nlisten = \"127.0.0.1:6432\"\ntls_cert = \"c.pem\"").unwrap_err();
         assert!(err.contains("go together"), "{err}");
+    }
+
+    #[test]
+    fn service_mode_needs_the_socket_and_no_secret_in_the_environment() {
+        let parse = |t: &str| Config::parse(t, Path::new("/etc/airlock"));
+        let err = parse("[server]\nmode = \"service\"\nlisten = \"\"").unwrap_err();
+        assert!(err.contains("server.socket"), "{err}");
+        let err = parse("[server]\nmode = \"service\"\nsocket = \"/run/airlock/airlock.sock\"").unwrap_err();
+        assert!(err.contains("listen"), "{err}");
+        let env = "[server]\nmode = \"service\"\nlisten = \"\"\nsocket = \"/run/a.sock\"\n[[resource]]\nname = \"db\"\nkind = \"postgres\"\nenvironment = \"development\"\nsecret_env = \"PW\"\n";
+        assert!(parse(env).unwrap_err().contains("airlock secret set"));
+        let ok = parse("[server]\nmode = \"service\"\nlisten = \"\"\nsocket = \"/run/a.sock\"\nstate = \"sqlite:/var/lib/airlock/state.db\"").unwrap();
+        assert!(ok.is_service());
+        assert_eq!(ok.secrets_dir().unwrap(), PathBuf::from("/var/lib/airlock/secrets"));
+        assert!(parse("[server]\ncheckpoint_every = \"5m\"").is_err());
     }
 
     #[test]

@@ -21,13 +21,17 @@ mod config;
 mod discover;
 mod duration;
 mod resolve;
+mod secrets;
 mod starter;
+mod system;
 
 pub use config::{
-    AgentConfig, BackupConfig, Config, ConfigError, Defaults, EnvironmentConfig, KeepRules, PostgresConfig,
+    AgentConfig, BackupConfig, Config, ConfigError, Defaults, EnvironmentConfig, KeepRules, Mode, PostgresConfig,
     ResourceConfig, ServerConfig, VaultConfig,
 };
 pub use discover::{discover, user_config_dir, Discovered};
 pub use duration::parse_duration;
 pub use resolve::{Resolved, Resolver};
+pub use secrets::{list_secrets, read_secret, remove_secret, valid_secret_name, write_secret, SecretError};
 pub use starter::{STARTER_CONFIG, STARTER_POLICY_HEADER};
+pub use system::{SystemPaths, SERVICE_USER};

@@ -7,7 +7,7 @@ use airlock_classify::{glob_match, protected_reason, Assessment, Target, TargetK
 use crate::Config;
 
 /// A target matched to what the configuration knows.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Resolved {
     /// A configured resource's name, or the target itself (`host:api.example.com`).
     pub name: String,

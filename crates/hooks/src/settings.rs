@@ -19,13 +19,25 @@ pub enum Scope {
     Project(PathBuf),
     /// The user's home (`~/.claude/settings.json`…).
     User(PathBuf),
+    /// The machine: each agent's system-wide managed settings, which users cannot override (root).
+    System,
 }
 
 pub fn settings_path(agent: Agent, scope: &Scope) -> PathBuf {
     let base = match scope {
         Scope::Project(d) | Scope::User(d) => d,
+        Scope::System => {
+            return PathBuf::from(match agent {
+                Agent::ClaudeCode => "/etc/claude-code/managed-settings.json",
+                Agent::Cursor => "/etc/cursor/hooks.json",
+                Agent::Codex => "/etc/codex/config.toml",
+                Agent::Gemini => "/etc/gemini-cli/settings.json",
+            })
+        }
     };
     match agent {
+        // A project's local settings: never the committed `.claude/settings.json`.
+        Agent::ClaudeCode if matches!(scope, Scope::Project(_)) => base.join(".claude").join("settings.local.json"),
         Agent::ClaudeCode => base.join(".claude").join("settings.json"),
         Agent::Cursor => base.join(".cursor").join("hooks.json"),
         Agent::Codex => base.join(".codex").join("config.toml"),

@@ -80,6 +80,7 @@ impl Judge {
             cwd: Some(format!("postgres:{}", caller.resource)),
             source: "pg-gateway".into(),
             resource: Some(caller.resource.clone()),
+            ..SubmitRequest::default()
         }
     }
 
@@ -209,7 +210,7 @@ impl Judge {
             .iter()
             .find(|r| r.name == caller.resource)
             .ok_or("the resource is gone from the config")?;
-        let url = resource.connection_url(&config.dir)?;
+        let url = resource.connection_url(config)?;
         let mut pg_config: postgres::Config = url
             .parse()
             .map_err(|_| "the resource's url does not parse".to_owned())?;

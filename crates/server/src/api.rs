@@ -19,6 +19,12 @@ pub struct SubmitRequest {
     /// could name a milder resource than the one its command reaches.
     #[serde(skip)]
     pub resource: Option<String>,
+    /// The agent, for a caller without a token on the socket (the hook names the agent it runs for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Who submitted it, from the socket's peer credentials: set by the server, never by a caller.
+    #[serde(skip)]
+    pub peer: Option<crate::peer::Peer>,
 }
 
 impl SubmitRequest {
@@ -28,7 +34,7 @@ impl SubmitRequest {
             input: input.into(),
             cwd: Some(cwd.into()),
             source: source.into(),
-            resource: None,
+            ..SubmitRequest::default()
         }
     }
 }
@@ -61,6 +67,75 @@ pub struct ApproveRequest {
     /// Acknowledges that some targets are too large to snapshot and will not be copied.
     #[serde(default)]
     pub without_snapshot: bool,
+    /// An operator's authenticator code (service mode).
+    #[serde(default)]
+    pub totp: Option<TotpProof>,
+}
+
+/// An operator and the code their authenticator shows now.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpProof {
+    pub operator: String,
+    pub code: String,
+}
+
+/// A token to issue.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    pub agent: String,
+    #[serde(default)]
+    pub operator: bool,
+    #[serde(default)]
+    pub environments: Vec<String>,
+    #[serde(default)]
+    pub max_risk: Option<String>,
+    #[serde(default)]
+    pub ttl_secs: Option<u64>,
+    /// The unix user that alone may present it over the socket.
+    #[serde(default)]
+    pub unix_user: Option<String>,
+}
+
+/// A token as listed (never the token itself).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: String,
+    pub agent: String,
+    pub operator: bool,
+    pub environments: Vec<String>,
+    pub max_risk: Option<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub unix_user: Option<String>,
+}
+
+impl From<&airlock_store::TokenRecord> for TokenView {
+    fn from(t: &airlock_store::TokenRecord) -> TokenView {
+        TokenView {
+            id: t.id.clone(),
+            agent: t.agent.clone(),
+            operator: t.operator,
+            environments: t.environments.clone(),
+            max_risk: t.max_risk.clone(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+            unix_user: t
+                .unix_uid
+                .map(|uid| crate::peer::user_name(uid).unwrap_or_else(|| format!("uid {uid}"))),
+        }
+    }
+}
+
+/// A token just issued: shown once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub token: String,
+    #[serde(flatten)]
+    pub view: TokenView,
 }
 
 /// A stored action as operators see it.

@@ -49,7 +49,7 @@ impl Airlock {
             .ok_or_else(|| ApiError::BadRequest(format!("no resource {}", b.resource)))?;
         let vault = self.vault()?;
         let snap = if r.kind == "postgres" {
-            let url = r.connection_url(&self.config.dir).map_err(ApiError::BadRequest)?;
+            let url = r.connection_url(&self.config).map_err(ApiError::BadRequest)?;
             vault.snapshot_postgres(&url, &airlock_vault::PgScope::Database, &r.name, None, None)
         } else {
             let path = self.config.path(

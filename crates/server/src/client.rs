@@ -34,12 +34,16 @@ pub enum ClientError {
     Api { status: u16, kind: String, message: String },
     #[error("the Airlock server's answer could not be read: {0}")]
     Protocol(String),
+    #[error("{endpoint} is served by {served_by}, not by Airlock's service user: refusing to trust it (is `airlock service` running? `airlock doctor` checks)")]
+    Impostor { endpoint: String, served_by: String },
 }
 
 pub struct Client {
     pub endpoint: Endpoint,
     token: Option<String>,
     timeout: Duration,
+    /// The uid the socket's server must run as (service mode); checked on every connection.
+    expect_uid: Option<u32>,
 }
 
 trait Stream: Read + Write {}
@@ -51,7 +55,15 @@ impl Client {
             endpoint,
             token,
             timeout: Duration::from_secs(10),
+            expect_uid: None,
         }
+    }
+
+    /// Trusts a unix socket only when the process serving it runs as `uid` (SO_PEERCRED).
+    #[must_use]
+    pub fn expecting_peer(mut self, uid: u32) -> Client {
+        self.expect_uid = Some(uid);
+        self
     }
 
     #[must_use]
@@ -66,6 +78,10 @@ impl Client {
             source,
         };
         match &self.endpoint {
+            Endpoint::Tcp(_) if self.expect_uid.is_some() => Err(ClientError::Impostor {
+                endpoint: self.endpoint.to_string(),
+                served_by: "a TCP listener (whose owner cannot be checked)".into(),
+            }),
             Endpoint::Tcp(addr) => {
                 let sock = addr.parse().map_err(|_| {
                     unreachable(std::io::Error::new(
@@ -81,6 +97,15 @@ impl Client {
             }
             Endpoint::Unix(path) => {
                 let s = UnixStream::connect(path).map_err(unreachable)?;
+                if let Some(uid) = self.expect_uid {
+                    let peer = crate::peer::peer_of(&s).map_err(unreachable)?;
+                    if peer.uid != uid {
+                        return Err(ClientError::Impostor {
+                            endpoint: self.endpoint.to_string(),
+                            served_by: peer.label(),
+                        });
+                    }
+                }
                 s.set_read_timeout(Some(self.timeout)).map_err(unreachable)?;
                 s.set_write_timeout(Some(self.timeout)).map_err(unreachable)?;
                 Ok(Box::new(s))

@@ -8,11 +8,12 @@ use airlock_config::{Config, Resolved, Resolver};
 use airlock_policy::{ActionDetails, Decision, Outcome, Policy, Subject, Target};
 use airlock_store::{
     from_hex, generate_token, hash_token, to_hex, token_id, ActionRecord, ActionState, ApprovalRecord, AuditEntry,
-    NewAudit, ScramVerifier, SqliteStore, Store, TokenKind, TokenRecord, SCRAM_ITERATIONS,
+    AuditKey, NewAudit, ScramVerifier, SqliteStore, Store, TokenKind, TokenRecord, SCRAM_ITERATIONS,
 };
 use serde_json::json;
 
-use crate::api::{ActionView, Evaluation, SubmitRequest, SubmitResponse};
+use crate::api::{ActionView, ApproveRequest, Evaluation, NewToken, SubmitRequest, SubmitResponse};
+use crate::auth::Caller;
 use crate::ids::{action_id, constant_time_eq, digest, now};
 use crate::snapshots::{plan, Plan, VaultSlot};
 use crate::{ApiError, FsWorld};
@@ -21,7 +22,8 @@ use crate::{ApiError, FsWorld};
 pub struct Airlock {
     pub config: Config,
     policy: Policy,
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) audit_key: AuditKey,
     airlock_paths: Vec<PathBuf>,
     vault: VaultSlot,
     /// The SCRAM salt once read: it never changes after it is first stored.
@@ -62,11 +64,22 @@ impl Airlock {
             None => Policy::default_policy(),
         };
         let state = config.state_path().map_err(ApiError::Internal)?;
-        let store = SqliteStore::open(&state)?;
+        let key_path = config.audit_key_path().map_err(ApiError::Internal)?;
+        if let Some(dir) = key_path.parent() {
+            crate::checkpoint::private_dir(dir)?;
+        }
+        let (audit_key, created) = AuditKey::load_or_create(&key_path)?;
+        let store = SqliteStore::open(&state, audit_key.clone())?;
+        if created {
+            // A new key: whatever chain exists was sealed under none; seal it now, once.
+            store.reseal_audit()?;
+        }
         let vault = VaultSlot::new(&config);
         let mut airlock_paths = vec![
             config.dir.clone(),
             state.clone(),
+            key_path,
+            config.secrets_dir().map_err(ApiError::Internal)?,
             vault.dir().to_path_buf(),
             vault.key_file().to_path_buf(),
         ];
@@ -77,6 +90,7 @@ impl Airlock {
             config,
             policy,
             store: Arc::new(store),
+            audit_key,
             airlock_paths,
             vault,
             scram_salt: std::sync::OnceLock::new(),
@@ -113,7 +127,7 @@ impl Airlock {
                         .iter()
                         .find(|r| r.name == item.path)
                         .ok_or_else(|| format!("resource {} is gone from the config", item.path))?;
-                    let url = resource.connection_url(&self.config.dir)?;
+                    let url = resource.connection_url(&self.config)?;
                     let scope = if !item.tables.is_empty() {
                         airlock_vault::PgScope::Tables(item.tables.clone())
                     } else if let Some(s) = &item.schema {
@@ -131,7 +145,12 @@ impl Airlock {
         Ok(ids)
     }
 
-    fn audit(&self, kind: &str, action_id: Option<&str>, detail: serde_json::Value) -> Result<AuditEntry, ApiError> {
+    pub(crate) fn audit(
+        &self,
+        kind: &str,
+        action_id: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<AuditEntry, ApiError> {
         Ok(self.store.append_audit(NewAudit {
             at: now(),
             kind: kind.into(),
@@ -149,7 +168,37 @@ impl Airlock {
         max_risk: Option<String>,
         ttl: Option<std::time::Duration>,
     ) -> Result<(String, TokenRecord), ApiError> {
-        if agent.is_empty() {
+        self.issue_token(&NewToken {
+            agent: agent.to_owned(),
+            operator,
+            environments,
+            max_risk,
+            ttl_secs: ttl.map(|d| d.as_secs()),
+            unix_user: None,
+        })
+    }
+
+    /// Issues a token as `new` describes; returns it (shown once) and its record.
+    pub fn issue_token(&self, new: &NewToken) -> Result<(String, TokenRecord), ApiError> {
+        let NewToken {
+            agent,
+            operator,
+            environments,
+            max_risk,
+            ttl_secs,
+            unix_user,
+        } = new.clone();
+        let agent = agent.as_str();
+        let ttl = ttl_secs.map(std::time::Duration::from_secs);
+        let unix_uid = match &unix_user {
+            Some(u) => Some(
+                crate::peer::user_by_name(u)
+                    .ok_or_else(|| ApiError::BadRequest(format!("there is no unix user {u:?} on this machine")))?
+                    .uid,
+            ),
+            None => None,
+        };
+        if agent.is_empty() || agent.len() > 64 || agent.chars().any(char::is_control) {
             return Err(ApiError::BadRequest("a token needs an agent name".into()));
         }
         if let Some(r) = &max_risk {
@@ -178,12 +227,13 @@ impl Airlock {
             expires_at: ttl.map(|d| at + d.as_secs() as i64),
             revoked_at: None,
             scram: Some(scram.encode()),
+            unix_uid,
         };
         self.store.insert_token(&record)?;
         self.audit(
             "token.created",
             None,
-            json!({ "token": record.id, "agent": agent, "operator": operator, "environments": record.environments, "max_risk": record.max_risk, "expires_at": record.expires_at }),
+            json!({ "token": record.id, "agent": agent, "operator": operator, "environments": record.environments, "max_risk": record.max_risk, "expires_at": record.expires_at, "unix_user": unix_user }),
         )?;
         Ok((token, record))
     }
@@ -388,6 +438,9 @@ impl Airlock {
         }
         let ev = self.evaluate(caller, &req, None)?;
         let at = now();
+        if let Some(peer) = req.peer.as_ref().filter(|_| self.config.is_service()) {
+            self.store.note_agent_user(peer.uid, &peer.label(), at)?;
+        }
         let summary = redact(&req.input);
         let envs: Vec<String> = dedup(ev.resolved.iter().map(|r| r.environment.clone()));
         let risk = ev.assessment.risk.as_str().to_owned();
@@ -538,12 +591,13 @@ impl Airlock {
             updated_at: at,
             until,
             snapshots: Vec::new(),
+            peer_uid: req.peer.as_ref().map(|p| p.uid),
         };
         self.store.insert_action(&record)?;
         self.audit(
             "action.decided",
             Some(&id),
-            json!({ "agent": caller.agent, "token": caller.id, "source": req.source, "kind": req.kind, "summary": summary, "risk": risk, "environments": envs, "decision": decision, "policies": ev.decision.policies, "reasons": reasons }),
+            json!({ "agent": caller.agent, "token": caller.id, "unix_user": req.peer.as_ref().map(crate::peer::Peer::label), "source": req.source, "kind": req.kind, "summary": summary, "risk": risk, "environments": envs, "decision": decision, "policies": ev.decision.policies, "reasons": reasons }),
         )?;
         Ok(match state {
             ActionState::Held => self.held_response(
@@ -618,14 +672,6 @@ impl Airlock {
         }
     }
 
-    fn require_operator(&self, caller: &TokenRecord) -> Result<(), ApiError> {
-        if caller.operator {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("this needs an operator token (alko_…); agent tokens can only submit actions and read their own results".into()))
-        }
-    }
-
     fn view(&self, a: &ActionRecord) -> Result<ActionView, ApiError> {
         let approved_by = self.store.approvals(&a.id)?.into_iter().map(|x| x.operator).collect();
         let environments = a.detail["resolved"]
@@ -662,9 +708,14 @@ impl Airlock {
         })
     }
 
-    /// Held actions still waiting (operators only).
-    pub fn pending(&self, caller: &TokenRecord) -> Result<Vec<ActionView>, ApiError> {
-        self.require_operator(caller)?;
+    /// Held actions still waiting: all of them for administrators and operators, a caller's own
+    /// otherwise.
+    pub fn pending(&self, caller: &Caller) -> Result<Vec<ActionView>, ApiError> {
+        let all = self.is_overseer(caller)?;
+        if !all && caller.peer.is_none() {
+            // Local mode without an operator token.
+            self.require_admin(caller)?;
+        }
         let at = now();
         let mut out = Vec::new();
         for a in self.store.actions_in(&[ActionState::Held])? {
@@ -674,38 +725,49 @@ impl Airlock {
                 self.audit("action.expired", Some(&a.id), json!({ "was": "held" }))?;
                 continue;
             }
-            out.push(self.view(&a)?);
+            if all || caller.peer.as_ref().is_some_and(|p| Some(p.uid) == a.peer_uid) {
+                out.push(self.view(&a)?);
+            }
         }
         Ok(out)
     }
 
-    /// One action: operators see any, agents their own only.
-    pub fn action(&self, caller: &TokenRecord, id: &str) -> Result<ActionView, ApiError> {
+    /// One action: administrators and operators see any, agents their own only.
+    pub fn action(&self, caller: &Caller, id: &str) -> Result<ActionView, ApiError> {
         let a = self
             .store
             .action(id)?
             .ok_or_else(|| ApiError::NotFound(format!("no action {id}")))?;
-        if !caller.operator && a.agent != caller.agent {
+        let own = caller.token.as_ref().is_some_and(|t| t.agent == a.agent && !t.operator)
+            || caller.peer.as_ref().is_some_and(|p| Some(p.uid) == a.peer_uid);
+        if !own && !self.is_overseer(caller)? {
             return Err(ApiError::NotFound(format!("no action {id}")));
         }
         self.view(&a)
     }
 
+    fn held_action(&self, id: &str) -> Result<ActionRecord, ApiError> {
+        self.store
+            .action(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("no action {id}; `airlock pending` lists the held ones")))
+    }
+
     /// Records one operator's approval; the action becomes usable once enough distinct operators
     /// approved, for `approval_ttl`.
-    pub fn approve(
-        &self,
-        caller: &TokenRecord,
-        id: &str,
-        reason: Option<String>,
-        without_snapshot: bool,
-    ) -> Result<ActionView, ApiError> {
-        self.require_operator(caller)?;
+    pub fn approve(&self, caller: &Caller, id: &str, req: ApproveRequest) -> Result<ActionView, ApiError> {
         let at = now();
-        let a = self
-            .store
-            .action(id)?
-            .ok_or_else(|| ApiError::NotFound(format!("no action {id}; `airlock pending` lists the held ones")))?;
+        let a = self.held_action(id)?;
+        let who = match self.approver(caller, req.totp.as_ref(), &a) {
+            Ok(w) => w,
+            Err(e) => {
+                self.audit(
+                    "approval.refused",
+                    Some(id),
+                    json!({ "caller": caller.peer.as_ref().map(crate::peer::Peer::label), "token": caller.token.as_ref().map(|t| &t.id), "why": e.to_string() }),
+                )?;
+                return Err(e);
+            }
+        };
         if a.state != ActionState::Held {
             return Err(ApiError::Conflict(format!(
                 "action {id} is {}, not held; nothing to approve",
@@ -720,19 +782,8 @@ impl Airlock {
                 "action {id} waited too long and expired; the agent must ask again"
             )));
         }
-        if a.token_id == caller.id || a.agent == caller.agent {
-            self.audit(
-                "approval.refused",
-                Some(id),
-                json!({ "operator": caller.agent, "why": "self-approval" }),
-            )?;
-            return Err(ApiError::Forbidden(format!(
-                "action {id} was requested by {} with this token; someone else must approve it",
-                a.agent
-            )));
-        }
         let planned: Plan = serde_json::from_value(a.detail["snapshot_plan"].clone()).unwrap_or_default();
-        if !planned.over_cap.is_empty() && !without_snapshot {
+        if !planned.over_cap.is_empty() && !req.without_snapshot {
             let big: Vec<String> = planned
                 .over_cap
                 .iter()
@@ -745,19 +796,19 @@ impl Airlock {
         }
         let record = ApprovalRecord {
             action_id: id.to_owned(),
-            operator: caller.agent.clone(),
-            token_id: caller.id.clone(),
-            reason: reason.clone(),
+            operator: who.name.clone(),
+            token_id: who.proof.clone(),
+            reason: req.reason.clone(),
             at,
         };
         if !self.store.add_approval(&record)? {
             return Err(ApiError::Conflict(format!(
                 "{} already approved action {id}; it needs a different person",
-                caller.agent
+                who.name
             )));
         }
         let count = self.store.approvals(id)?.len() as u32;
-        self.audit("action.approved", Some(id), json!({ "operator": caller.agent, "token": caller.id, "reason": reason, "approvals": count, "needed": a.approvals_needed, "without_snapshot": without_snapshot }))?;
+        self.audit("action.approved", Some(id), json!({ "operator": who.name, "proof": who.proof, "reason": req.reason, "approvals": count, "needed": a.approvals_needed, "without_snapshot": req.without_snapshot }))?;
         if count >= a.approvals_needed {
             let until = at + self.config.approval_ttl.as_secs() as i64;
             if self
@@ -767,20 +818,13 @@ impl Airlock {
                 self.audit("action.released", Some(id), json!({ "until": until }))?;
             }
         }
-        let a = self
-            .store
-            .action(id)?
-            .ok_or_else(|| ApiError::NotFound(format!("no action {id}")))?;
-        self.view(&a)
+        self.view(&self.held_action(id)?)
     }
 
-    /// A human refuses a held action.
-    pub fn deny(&self, caller: &TokenRecord, id: &str, reason: Option<String>) -> Result<ActionView, ApiError> {
-        self.require_operator(caller)?;
-        let a = self
-            .store
-            .action(id)?
-            .ok_or_else(|| ApiError::NotFound(format!("no action {id}")))?;
+    /// A human refuses a held action (with the same proof an approval needs).
+    pub fn deny(&self, caller: &Caller, id: &str, req: ApproveRequest) -> Result<ActionView, ApiError> {
+        let a = self.held_action(id)?;
+        let who = self.approver(caller, req.totp.as_ref(), &a)?;
         if !self
             .store
             .transition(id, ActionState::Held, ActionState::Rejected, now(), None)?
@@ -793,18 +837,16 @@ impl Airlock {
         self.audit(
             "action.rejected",
             Some(id),
-            json!({ "operator": caller.agent, "reason": reason }),
+            json!({ "operator": who.name, "proof": who.proof, "reason": req.reason }),
         )?;
-        let a = self
-            .store
-            .action(id)?
-            .ok_or_else(|| ApiError::NotFound(format!("no action {id}")))?;
-        self.view(&a)
+        self.view(&self.held_action(id)?)
     }
 
-    /// The audit log (operators only).
-    pub fn log(&self, caller: &TokenRecord, action: Option<&str>) -> Result<Vec<AuditEntry>, ApiError> {
-        self.require_operator(caller)?;
+    /// The audit log (administrators and operators).
+    pub fn log(&self, caller: &Caller, action: Option<&str>) -> Result<Vec<AuditEntry>, ApiError> {
+        if !self.is_overseer(caller)? {
+            self.require_admin(caller)?;
+        }
         Ok(self.store.audit(action)?)
     }
 }

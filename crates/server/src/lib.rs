@@ -16,21 +16,36 @@
 //! ```
 
 mod api;
+mod auth;
 mod backups;
+mod checkpoint;
 mod client;
 mod core;
 mod error;
 mod http;
 mod ids;
+mod operators;
+mod peer;
+mod secrets;
 mod snapshots;
+mod totp;
+mod vault_api;
 mod world;
 
-pub use api::{ActionView, ApproveRequest, Evaluation, SubmitRequest, SubmitResponse};
+pub use api::{
+    ActionView, ApproveRequest, Evaluation, IssuedToken, NewToken, SubmitRequest, SubmitResponse, TokenView, TotpProof,
+};
+pub use auth::{Approver, Caller};
 pub use backups::retained;
+pub use checkpoint::LogVerification;
 pub use client::{Client, ClientError, Endpoint};
 pub use core::Airlock;
 pub use error::ApiError;
 pub use http::{serve, ServeHandle};
 pub use ids::now;
+pub use operators::{Enrollment, NewOperator, OperatorView};
+pub use peer::{current_uid, peer_of, user_by_name, user_by_uid, Peer, UnixUser};
 pub use snapshots::{Plan, PlanItem, VaultSlot};
+pub use totp::{code_at as totp_code_at, otpauth_uri};
+pub use vault_api::BackupTaken;
 pub use world::FsWorld;

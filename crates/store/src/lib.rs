@@ -5,12 +5,17 @@
 //! embedded default (WAL, migrations, files created 0600); a PostgreSQL store can implement the
 //! same trait without touching callers.
 //!
-//! ```
-//! use airlock_store::{Store, SqliteStore, NewAudit};
+//! The audit chain is sealed with an [`AuditKey`] (HMAC-SHA256) that only the service reads, so
+//! someone who can write the state but not read the key cannot rewrite it unseen.
 //!
-//! let store = SqliteStore::open_in_memory().unwrap();
+//! ```
+//! use airlock_store::{AuditKey, NewAudit, SqliteStore, Store};
+//!
+//! let key = AuditKey::generate().unwrap();
+//! let store = SqliteStore::open_in_memory(key.clone()).unwrap();
 //! store.append_audit(NewAudit { at: 1, kind: "action.submitted".into(), action_id: Some("a1".into()), detail: serde_json::json!({}) }).unwrap();
-//! assert!(airlock_store::verify_chain(&store.audit(None).unwrap()).is_ok());
+//! assert!(airlock_store::verify_chain(&store.audit(None).unwrap(), &key).is_ok());
+//! assert!(airlock_store::verify_chain(&store.audit(None).unwrap(), &AuditKey::generate().unwrap()).is_err());
 //! ```
 
 mod audit;
@@ -21,10 +26,10 @@ mod scram;
 mod sqlite;
 mod token;
 
-pub use audit::{verify_chain, AuditEntry, ChainBreak, NewAudit};
+pub use audit::{verify_chain, AuditEntry, AuditKey, ChainBreak, Checkpoint, NewAudit};
 pub use error::StoreError;
 pub use hex::{digest_parts, from_hex, to_hex};
-pub use records::{ActionRecord, ActionState, ApprovalRecord, TokenRecord};
+pub use records::{ActionRecord, ActionState, ApprovalRecord, OperatorRecord, TokenRecord};
 pub use scram::{hmac_sha256, ScramVerifier, SCRAM_ITERATIONS};
 pub use sqlite::SqliteStore;
 pub use token::{generate_token, hash_token, token_id, TokenKind};
@@ -66,6 +71,28 @@ pub trait Store: Send + Sync {
     fn approvals(&self, action_id: &str) -> Result<Vec<ApprovalRecord>, StoreError>;
 
     fn append_audit(&self, e: NewAudit) -> Result<AuditEntry, StoreError>;
+    /// The newest entry's sequence number and hash.
+    fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError>;
+    /// Seals every entry anew under the store's key, in one transaction: only when the key was just
+    /// created (the chain so far was written under none).
+    fn reseal_audit(&self) -> Result<usize, StoreError>;
+
+    /// Enrolls an operator; false when a live one has that name.
+    fn insert_operator(&self, o: &OperatorRecord) -> Result<bool, StoreError>;
+    fn operator(&self, name: &str) -> Result<Option<OperatorRecord>, StoreError>;
+    fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError>;
+    fn remove_operator(&self, name: &str, at: i64) -> Result<bool, StoreError>;
+    /// Spends a TOTP time step for the operator (and clears its failures); false when that step or a
+    /// later one was already used — a code is good once. Atomic.
+    fn spend_totp_step(&self, name: &str, step: i64) -> Result<bool, StoreError>;
+    /// Counts a wrong code; at `limit` in a row the operator is locked for `lock_secs`. Returns the
+    /// count before any reset.
+    fn totp_failure(&self, name: &str, at: i64, limit: u32, lock_secs: i64) -> Result<u32, StoreError>;
+
+    /// Remembers a unix user that submitted actions as an agent: such a user never proves an
+    /// operator by its peer credentials.
+    fn note_agent_user(&self, uid: u32, name: &str, at: i64) -> Result<(), StoreError>;
+    fn agent_users(&self) -> Result<Vec<(u32, String)>, StoreError>;
     /// The audit chain in order, optionally only one action's entries.
     fn audit(&self, action_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError>;
 }

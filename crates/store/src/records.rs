@@ -21,6 +21,9 @@ pub struct TokenRecord {
     /// tokens issued before the gateway existed.
     #[serde(default)]
     pub scram: Option<String>,
+    /// The unix user (uid) that alone may present it over the socket; None: anyone holding it.
+    #[serde(default)]
+    pub unix_uid: Option<u32>,
 }
 
 impl TokenRecord {
@@ -102,6 +105,28 @@ pub struct ActionRecord {
     /// Vault snapshots taken before it ran (what `airlock undo` restores).
     #[serde(default)]
     pub snapshots: Vec<String>,
+    /// The unix user that submitted it, when it came through the socket: never its approver.
+    #[serde(default)]
+    pub peer_uid: Option<u32>,
+}
+
+/// A person who may approve: by their own unix user (distinct from every agent's), by a TOTP code
+/// from their authenticator, or (the web page) by a passkey.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorRecord {
+    pub name: String,
+    /// A unix user whose socket connections prove this operator.
+    pub unix_user: Option<String>,
+    /// The TOTP shared secret (RFC 6238), base32; only the service reads it.
+    #[serde(skip_serializing)]
+    pub totp_secret: Option<String>,
+    /// The last TOTP time step accepted: a code is good once.
+    pub totp_last_step: i64,
+    /// Wrong codes in a row; at the limit the operator is locked until `locked_until`.
+    pub failures: u32,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+    pub removed_at: Option<i64>,
 }
 
 /// One operator's approval of one held action.

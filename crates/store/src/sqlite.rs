@@ -5,8 +5,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::audit::{entry_hash, GENESIS};
-use crate::{ActionRecord, ActionState, ApprovalRecord, AuditEntry, NewAudit, Store, StoreError, TokenRecord};
+use crate::audit::{entry_hash, AuditKey, GENESIS};
+use crate::{
+    ActionRecord, ActionState, ApprovalRecord, AuditEntry, NewAudit, OperatorRecord, Store, StoreError, TokenRecord,
+};
 
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema
@@ -64,11 +66,26 @@ const MIGRATIONS: &[&str] = &[
     // 3: SCRAM verifiers for the Postgres gateway, and instance settings (the shared SCRAM salt)
     "ALTER TABLE tokens ADD COLUMN scram TEXT;
      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 4: the boundary: tokens bound to a unix user, who submitted an action, operators, agent users
+    "ALTER TABLE tokens ADD COLUMN unix_uid INTEGER;
+     ALTER TABLE actions ADD COLUMN peer_uid INTEGER;
+     CREATE TABLE operators (
+        name TEXT PRIMARY KEY,
+        unix_user TEXT,
+        totp_secret TEXT,
+        totp_last_step INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER,
+        created_at INTEGER NOT NULL,
+        removed_at INTEGER
+     );
+     CREATE TABLE agent_users (uid INTEGER PRIMARY KEY, name TEXT NOT NULL, first_seen INTEGER NOT NULL);",
 ];
 
 /// SQLite-backed state.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    key: AuditKey,
 }
 
 fn create_private(path: &Path) -> Result<(), StoreError> {
@@ -96,22 +113,23 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed, mode 0600) and migrates the state file.
-    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+    /// Opens (creating if needed, mode 0600) and migrates the state file; audit entries are sealed
+    /// with `key`.
+    pub fn open(path: &Path, key: AuditKey) -> Result<SqliteStore, StoreError> {
         create_private(path)?;
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Self::migrate(conn)
+        Self::migrate(conn, key)
     }
 
-    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
-        Self::migrate(Connection::open_in_memory()?)
+    pub fn open_in_memory(key: AuditKey) -> Result<SqliteStore, StoreError> {
+        Self::migrate(Connection::open_in_memory()?, key)
     }
 
-    fn migrate(mut conn: Connection) -> Result<SqliteStore, StoreError> {
+    fn migrate(mut conn: Connection, key: AuditKey) -> Result<SqliteStore, StoreError> {
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
@@ -123,7 +141,10 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            key,
+        })
     }
 
     fn db(&self) -> MutexGuard<'_, Connection> {
@@ -146,6 +167,20 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         expires_at: r.get("expires_at")?,
         revoked_at: r.get("revoked_at")?,
         scram: r.get("scram")?,
+        unix_uid: r.get("unix_uid")?,
+    })
+}
+
+fn operator_row(r: &Row<'_>) -> rusqlite::Result<OperatorRecord> {
+    Ok(OperatorRecord {
+        name: r.get("name")?,
+        unix_user: r.get("unix_user")?,
+        totp_secret: r.get("totp_secret")?,
+        totp_last_step: r.get("totp_last_step")?,
+        failures: r.get("failures")?,
+        locked_until: r.get("locked_until")?,
+        created_at: r.get("created_at")?,
+        removed_at: r.get("removed_at")?,
     })
 }
 
@@ -170,6 +205,7 @@ fn action_row(r: &Row<'_>) -> rusqlite::Result<ActionRecord> {
         updated_at: r.get("updated_at")?,
         until: r.get("until")?,
         snapshots: serde_json::from_str(&r.get::<_, String>("snapshots")?).unwrap_or_default(),
+        peer_uid: r.get("peer_uid")?,
     })
 }
 
@@ -198,8 +234,8 @@ fn states_sql(states: &[ActionState]) -> String {
 impl Store for SqliteStore {
     fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         self.db().execute(
-            "INSERT INTO tokens (id, hash, agent, operator, environments, max_risk, created_at, expires_at, revoked_at, scram)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO tokens (id, hash, agent, operator, environments, max_risk, created_at, expires_at, revoked_at, scram, unix_uid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 t.id,
                 t.hash,
@@ -210,7 +246,8 @@ impl Store for SqliteStore {
                 t.created_at,
                 t.expires_at,
                 t.revoked_at,
-                t.scram
+                t.scram,
+                t.unix_uid
             ],
         )?;
         Ok(())
@@ -250,8 +287,8 @@ impl Store for SqliteStore {
     fn insert_action(&self, a: &ActionRecord) -> Result<(), StoreError> {
         self.db().execute(
             "INSERT INTO actions (id, fingerprint, agent, token_id, kind, summary, cwd, source, risk, detail,
-                                  approvals_needed, snapshot, state, created_at, updated_at, until)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                  approvals_needed, snapshot, state, created_at, updated_at, until, peer_uid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 a.id,
                 a.fingerprint,
@@ -268,7 +305,8 @@ impl Store for SqliteStore {
                 a.state.as_str(),
                 a.created_at,
                 a.updated_at,
-                a.until
+                a.until,
+                a.peer_uid
             ],
         )?;
         Ok(())
@@ -366,7 +404,15 @@ impl Store for SqliteStore {
             None => (1, GENESIS.to_owned()),
         };
         let detail = serde_json::to_string(&e.detail).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-        let hash = entry_hash(&prev_hash, seq, e.at, &e.kind, e.action_id.as_deref(), &detail);
+        let hash = entry_hash(
+            &self.key,
+            &prev_hash,
+            seq,
+            e.at,
+            &e.kind,
+            e.action_id.as_deref(),
+            &detail,
+        );
         tx.execute(
             "INSERT INTO audit (seq, at, kind, action_id, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![seq, e.at, e.kind, e.action_id, detail, prev_hash, hash],
@@ -381,6 +427,139 @@ impl Store for SqliteStore {
             prev_hash,
             hash,
         })
+    }
+
+    fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(self
+            .db()
+            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    fn reseal_audit(&self) -> Result<usize, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let rows: Vec<(i64, i64, String, Option<String>, String)> = {
+            let mut st = tx.prepare("SELECT seq, at, kind, action_id, detail FROM audit ORDER BY seq")?;
+            let r = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            r
+        };
+        let mut prev = GENESIS.to_owned();
+        for (seq, at, kind, action_id, detail) in &rows {
+            // Stored details are canonical JSON text; sealing their re-serialised form keeps one
+            // definition of what a link covers.
+            let canon = serde_json::from_str::<serde_json::Value>(detail)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| detail.clone());
+            let hash = entry_hash(&self.key, &prev, *seq, *at, kind, action_id.as_deref(), &canon);
+            tx.execute(
+                "UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE seq = ?1",
+                params![seq, prev, hash],
+            )?;
+            prev = hash;
+        }
+        tx.commit()?;
+        Ok(rows.len())
+    }
+
+    fn insert_operator(&self, o: &OperatorRecord) -> Result<bool, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let live: Option<String> = tx
+            .query_row(
+                "SELECT name FROM operators WHERE name = ?1 AND removed_at IS NULL",
+                [&o.name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if live.is_some() {
+            return Ok(false);
+        }
+        tx.execute("DELETE FROM operators WHERE name = ?1", [&o.name])?;
+        tx.execute(
+            "INSERT INTO operators (name, unix_user, totp_secret, totp_last_step, failures, locked_until, created_at, removed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![o.name, o.unix_user, o.totp_secret, o.totp_last_step, o.failures, o.locked_until, o.created_at, o.removed_at],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn operator(&self, name: &str) -> Result<Option<OperatorRecord>, StoreError> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT * FROM operators WHERE name = ?1 AND removed_at IS NULL",
+                [name],
+                operator_row,
+            )
+            .optional()?)
+    }
+
+    fn operators(&self) -> Result<Vec<OperatorRecord>, StoreError> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT * FROM operators WHERE removed_at IS NULL ORDER BY name")?;
+        let rows = st.query_map([], operator_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn remove_operator(&self, name: &str, at: i64) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE operators SET removed_at = ?2 WHERE name = ?1 AND removed_at IS NULL",
+            params![name, at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn spend_totp_step(&self, name: &str, step: i64) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE operators SET totp_last_step = ?2, failures = 0, locked_until = NULL
+             WHERE name = ?1 AND removed_at IS NULL AND totp_last_step < ?2",
+            params![name, step],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn totp_failure(&self, name: &str, at: i64, limit: u32, lock_secs: i64) -> Result<u32, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute(
+            "UPDATE operators SET failures = failures + 1 WHERE name = ?1 AND removed_at IS NULL",
+            [name],
+        )?;
+        let failures: u32 = tx
+            .query_row("SELECT failures FROM operators WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        if failures >= limit {
+            tx.execute(
+                "UPDATE operators SET failures = 0, locked_until = ?2 WHERE name = ?1",
+                params![name, at + lock_secs],
+            )?;
+        }
+        tx.commit()?;
+        Ok(failures)
+    }
+
+    fn note_agent_user(&self, uid: u32, name: &str, at: i64) -> Result<(), StoreError> {
+        self.db().execute(
+            "INSERT INTO agent_users (uid, name, first_seen) VALUES (?1, ?2, ?3) ON CONFLICT (uid) DO NOTHING",
+            params![uid, name, at],
+        )?;
+        Ok(())
+    }
+
+    fn agent_users(&self) -> Result<Vec<(u32, String)>, StoreError> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT uid, name FROM agent_users ORDER BY uid")?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     fn audit(&self, action_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
@@ -404,7 +583,15 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify_chain;
+    use crate::{verify_chain, AuditKey, Checkpoint};
+
+    fn key() -> AuditKey {
+        AuditKey::from_bytes([7; 32])
+    }
+
+    fn mem() -> SqliteStore {
+        SqliteStore::open_in_memory(key()).unwrap()
+    }
 
     fn entry(n: i64) -> NewAudit {
         NewAudit {
@@ -417,26 +604,26 @@ mod tests {
 
     #[test]
     fn the_chain_verifies_and_names_the_first_edited_entry() {
-        let s = SqliteStore::open_in_memory().unwrap();
+        let s = mem();
         for n in 1..=5 {
             s.append_audit(entry(n)).unwrap();
         }
-        assert_eq!(verify_chain(&s.audit(None).unwrap()), Ok(5));
+        assert_eq!(verify_chain(&s.audit(None).unwrap(), &key()), Ok(5));
         s.db()
             .execute("UPDATE audit SET detail = '{\"n\":99}' WHERE seq = 3", [])
             .unwrap();
-        assert_eq!(verify_chain(&s.audit(None).unwrap()).unwrap_err().seq, 3);
+        assert_eq!(verify_chain(&s.audit(None).unwrap(), &key()).unwrap_err().seq, 3);
     }
 
     #[test]
     fn removed_and_reordered_entries_are_found() {
-        let s = SqliteStore::open_in_memory().unwrap();
+        let s = mem();
         for n in 1..=5 {
             s.append_audit(entry(n)).unwrap();
         }
         s.db().execute("DELETE FROM audit WHERE seq = 2", []).unwrap();
-        assert_eq!(verify_chain(&s.audit(None).unwrap()).unwrap_err().seq, 2);
-        let s = SqliteStore::open_in_memory().unwrap();
+        assert_eq!(verify_chain(&s.audit(None).unwrap(), &key()).unwrap_err().seq, 2);
+        let s = mem();
         for n in 1..=3 {
             s.append_audit(entry(n)).unwrap();
         }
@@ -445,12 +632,12 @@ mod tests {
             .unwrap();
         s.db().execute("UPDATE audit SET seq = 2 WHERE seq = 3", []).unwrap();
         s.db().execute("UPDATE audit SET seq = 3 WHERE seq = 12", []).unwrap();
-        assert!(verify_chain(&s.audit(None).unwrap()).is_err());
+        assert!(verify_chain(&s.audit(None).unwrap(), &key()).is_err());
     }
 
     #[test]
     fn transitions_are_compare_and_set() {
-        let s = SqliteStore::open_in_memory().unwrap();
+        let s = mem();
         let a = ActionRecord {
             id: "abc".into(),
             fingerprint: "f".into(),
@@ -469,6 +656,7 @@ mod tests {
             updated_at: 1,
             until: Some(100),
             snapshots: Vec::new(),
+            peer_uid: Some(1000),
         };
         s.insert_action(&a).unwrap();
         assert!(s
@@ -485,7 +673,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("airlock-store-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("state.db");
-        let s = SqliteStore::open(&path).unwrap();
+        let s = SqliteStore::open(&path, key()).unwrap();
         s.append_audit(entry(1)).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
@@ -493,5 +681,118 @@ mod tests {
         assert_eq!(dir_mode, 0o700);
         drop(s);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_chain_rewritten_without_the_key_is_found() {
+        let s = mem();
+        for n in 1..=6 {
+            s.append_audit(entry(n)).unwrap();
+        }
+        // Someone who can write the state but not read the key deletes two entries and recomputes
+        // every later link with a key of their own (here: unkeyed SHA-256 would be the same attack).
+        s.db().execute("DELETE FROM audit WHERE seq IN (3, 4)", []).unwrap();
+        let other = AuditKey::from_bytes([9; 32]);
+        let mut prev = GENESIS.to_owned();
+        let rows: Vec<(i64, i64, String, Option<String>, String)> = {
+            let db = s.db();
+            let mut st = db
+                .prepare("SELECT seq, at, kind, action_id, detail FROM audit ORDER BY seq")
+                .unwrap();
+            let r = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get(0).unwrap(),
+                        r.get(1).unwrap(),
+                        r.get(2).unwrap(),
+                        r.get(3).unwrap(),
+                        r.get(4).unwrap(),
+                    ))
+                })
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            r
+        };
+        for (i, (seq, at, kind, action, detail)) in rows.iter().enumerate() {
+            let new_seq = i as i64 + 1;
+            let hash = entry_hash(&other, &prev, new_seq, *at, kind, action.as_deref(), detail);
+            s.db()
+                .execute(
+                    "UPDATE audit SET seq = ?2, prev_hash = ?3, hash = ?4 WHERE seq = ?1",
+                    params![seq, new_seq, prev, hash],
+                )
+                .unwrap();
+            prev = hash;
+        }
+        assert_eq!(verify_chain(&s.audit(None).unwrap(), &other), Ok(4));
+        let err = verify_chain(&s.audit(None).unwrap(), &key()).unwrap_err();
+        assert_eq!(err.seq, 1, "{err}");
+    }
+
+    #[test]
+    fn a_truncation_is_found_by_the_checkpoint() {
+        let s = mem();
+        for n in 1..=5 {
+            s.append_audit(entry(n)).unwrap();
+        }
+        let all = s.audit(None).unwrap();
+        let cp = Checkpoint::seal(&key(), 5, &all[4].hash, 100);
+        assert!(cp.is_sealed_by(&key()) && !cp.is_sealed_by(&AuditKey::from_bytes([1; 32])));
+        assert_eq!(cp.check(&all), Ok(()));
+        s.db().execute("DELETE FROM audit WHERE seq >= 4", []).unwrap();
+        let left = s.audit(None).unwrap();
+        assert_eq!(verify_chain(&left, &key()), Ok(3), "a prefix is still a valid chain");
+        let err = cp.check(&left).unwrap_err();
+        assert!(err.problem.contains("truncated"), "{err}");
+        let mut forged = cp.clone();
+        forged.seq = 3;
+        assert!(!forged.is_sealed_by(&key()));
+    }
+
+    #[test]
+    fn resealing_keys_an_existing_chain() {
+        let s = mem();
+        for n in 1..=3 {
+            s.append_audit(entry(n)).unwrap();
+        }
+        s.db()
+            .execute("UPDATE audit SET hash = 'x', prev_hash = 'y'", [])
+            .unwrap();
+        assert!(verify_chain(&s.audit(None).unwrap(), &key()).is_err());
+        assert_eq!(s.reseal_audit().unwrap(), 3);
+        assert_eq!(verify_chain(&s.audit(None).unwrap(), &key()), Ok(3));
+    }
+
+    #[test]
+    fn totp_steps_are_spent_once_and_failures_lock() {
+        let s = mem();
+        let op = OperatorRecord {
+            name: "alice".into(),
+            unix_user: None,
+            totp_secret: Some("JBSWY3DPEHPK3PXP".into()),
+            totp_last_step: 0,
+            failures: 0,
+            locked_until: None,
+            created_at: 1,
+            removed_at: None,
+        };
+        assert!(s.insert_operator(&op).unwrap());
+        assert!(!s.insert_operator(&op).unwrap(), "a live name is never enrolled twice");
+        assert!(s.spend_totp_step("alice", 10).unwrap());
+        assert!(!s.spend_totp_step("alice", 10).unwrap(), "the same code twice");
+        assert!(!s.spend_totp_step("alice", 9).unwrap(), "an older code");
+        for i in 1..5 {
+            assert_eq!(s.totp_failure("alice", 100, 5, 300).unwrap(), i);
+        }
+        assert_eq!(s.operator("alice").unwrap().unwrap().locked_until, None);
+        assert_eq!(s.totp_failure("alice", 100, 5, 300).unwrap(), 5);
+        assert_eq!(s.operator("alice").unwrap().unwrap().locked_until, Some(400));
+        assert!(s.remove_operator("alice", 5).unwrap());
+        assert!(s.operator("alice").unwrap().is_none());
+        assert!(s.insert_operator(&op).unwrap(), "a removed name can be enrolled again");
+        s.note_agent_user(1001, "dev", 1).unwrap();
+        s.note_agent_user(1001, "dev", 2).unwrap();
+        assert_eq!(s.agent_users().unwrap(), vec![(1001, "dev".to_owned())]);
     }
 }

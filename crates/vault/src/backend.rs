@@ -34,7 +34,7 @@ impl LocalBackend {
     pub fn new(root: impl Into<PathBuf>) -> Result<LocalBackend, VaultError> {
         use std::os::unix::fs::PermissionsExt;
         let root = root.into();
-        for sub in ["", "packs", "index", "snapshots", "tmp"] {
+        for sub in ["", "packs", "index", "snapshots", "checkpoints", "tmp"] {
             let d = root.join(sub);
             std::fs::create_dir_all(&d).map_err(io(format!("cannot create {}", d.display())))?;
             std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700))

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::chunks::{random_id, ChunkWriter, IndexEntry, Location};
 use crate::crypto::Sealer;
@@ -28,7 +28,7 @@ pub struct Vault {
 pub type Progress = Box<dyn Fn(u64) + Send + Sync>;
 
 /// What `check` found.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CheckReport {
     pub snapshots: usize,
     pub packs: usize,
@@ -292,6 +292,38 @@ impl Vault {
         };
         crate::postgres::restore(url, &tables, force, schema, &stream)?;
         Ok(tables.len())
+    }
+
+    /// Keeps a small record beside the snapshots (`checkpoints/NAME`: the audit chain's sealed
+    /// checkpoints). Written once under a new name, never rewritten; a name that exists is refused.
+    pub fn put_checkpoint(&self, name: &str, data: &[u8]) -> Result<(), VaultError> {
+        if name.is_empty() || name.contains('/') {
+            return Err(VaultError::Invalid(format!("bad checkpoint name {name:?}")));
+        }
+        let object = format!("checkpoints/{name}");
+        if self.backend.exists(&object) {
+            return Err(VaultError::Invalid(format!("checkpoint {name} exists already")));
+        }
+        self.backend.put(&object, data)
+    }
+
+    /// The names of the kept checkpoints, sorted.
+    pub fn checkpoints(&self) -> Result<Vec<String>, VaultError> {
+        let mut names: Vec<String> = self
+            .backend
+            .list("checkpoints")?
+            .into_iter()
+            .map(|n| n.trim_start_matches("checkpoints/").to_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    pub fn checkpoint(&self, name: &str) -> Result<Vec<u8>, VaultError> {
+        if name.is_empty() || name.contains('/') {
+            return Err(VaultError::Invalid(format!("bad checkpoint name {name:?}")));
+        }
+        self.backend.get(&format!("checkpoints/{name}"))
     }
 
     /// Every complete snapshot, oldest first.

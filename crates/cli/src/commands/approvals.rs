@@ -1,5 +1,6 @@
-//! `airlock pending`, `approve ID`, `deny ID`: a human's side of a hold, over the API with an
-//! operator token.
+//! `airlock pending`, `approve ID`, `deny ID`: a human's side of a hold, over the API. On a
+//! service, an approval is proven by the operator's own unix user or by their authenticator code
+//! (`--totp`); on an unprivileged instance, by an operator token.
 
 use std::path::Path;
 
@@ -111,14 +112,49 @@ pub fn pending(config: Option<&Path>, args: JsonArgs) -> Result<()> {
     Ok(())
 }
 
+/// Reads the authenticator code: given on the command line, else asked on the terminal (or read
+/// from stdin when there is none).
+fn totp_code(given: &str) -> Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !given.trim().is_empty() {
+        return Ok(given.trim().to_owned());
+    }
+    let mut line = String::new();
+    if let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") {
+        let mut out = &tty;
+        write!(out, "Authenticator code: ")?;
+        out.flush()?;
+        std::io::BufReader::new(&tty).read_line(&mut line)?;
+    } else if !std::io::stdin().is_terminal() {
+        std::io::stdin().lock().read_line(&mut line)?;
+    }
+    let code = line.trim().to_owned();
+    if code.is_empty() {
+        anyhow::bail!("no authenticator code given (pass --totp CODE, or type it when asked)");
+    }
+    Ok(code)
+}
+
 pub fn decide(config: Option<&Path>, args: DecideArgs, approve: bool) -> Result<()> {
     let c = client(config, &args.auth)?;
     let verb = if approve { "approve" } else { "deny" };
+    let totp = match &args.totp {
+        Some(given) => {
+            let operator = match &args.operator {
+                Some(o) => o.clone(),
+                None => airlock_server::user_by_uid(airlock_server::current_uid())
+                    .map(|u| u.name)
+                    .ok_or_else(|| anyhow!("name the operator you are with --as NAME"))?,
+            };
+            Some(json!({ "operator": operator, "code": totp_code(given)? }))
+        }
+        None => None,
+    };
     let a: ActionView = c
         .call(
             "POST",
             &format!("/v1/actions/{}/{verb}", args.id),
-            Some(&json!({ "reason": args.reason, "without_snapshot": args.without_snapshot })),
+            Some(&json!({ "reason": args.reason, "without_snapshot": args.without_snapshot, "totp": totp })),
         )
         .map_err(|e| anyhow!("{e}"))?;
     if args.json {

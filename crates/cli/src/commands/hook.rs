@@ -12,21 +12,22 @@ use anyhow::{anyhow, Result};
 use serde_json::json;
 
 use crate::cli::HookArgs;
-use crate::context::{endpoint, load_config, token};
+use crate::context::{api, instance};
 
 const MAX_INPUT: u64 = 1024 * 1024;
 
 fn decide(config: Option<&Path>, args: &HookArgs, agent: Agent, input: &str) -> Result<Verdict> {
     let call = parse_input(agent, input).map_err(|e| anyhow!("{e}"))?;
-    let cfg = load_config(config)?;
-    let client =
-        airlock_server::Client::new(endpoint(&cfg), Some(token(&args.auth)?)).with_timeout(Duration::from_secs(10));
+    // A system install is the only server a hook trusts (unless its own command line names
+    // another instance with --config): its socket, its peer checked to be the service user.
+    let client = api(&instance(config)?, &args.auth)?.with_timeout(Duration::from_secs(10));
     let req = SubmitRequest {
         kind: call.kind,
         input: call.input,
         cwd: call.cwd,
         source: format!("hook:{}", agent.name()),
-        resource: None,
+        agent: Some(agent.name().to_owned()),
+        ..SubmitRequest::default()
     };
     let answer: SubmitResponse = client
         .call("POST", "/v1/actions", Some(&json!(req)))

@@ -1,13 +1,14 @@
-//! `airlock log`: the audit chain, read from this instance's state; `--verify` checks every link.
+//! `airlock log`: the audit chain; `--verify` checks every sealed link and the vault's checkpoints.
 
 use std::path::Path;
 use std::time::Duration;
 
-use airlock_store::{verify_chain, AuditEntry};
+use airlock_server::LogVerification;
+use airlock_store::AuditEntry;
 use anyhow::{anyhow, bail, Result};
 
 use crate::cli::LogArgs;
-use crate::context::{open_local, when};
+use crate::context::{api, instance, when, Instance};
 
 fn print(e: &AuditEntry, json: bool) -> Result<()> {
     if json {
@@ -55,22 +56,64 @@ fn print(e: &AuditEntry, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Where the log comes from: an unprivileged instance's own state, or the service's API.
+enum Source {
+    Local(Box<airlock_server::Airlock>),
+    Api(airlock_server::Client),
+}
+
+impl Source {
+    fn entries(&self, action: Option<&str>) -> Result<Vec<AuditEntry>> {
+        match self {
+            Source::Local(a) => a.store().audit(action).map_err(|e| anyhow!("{e}")),
+            Source::Api(c) => {
+                let path = match action {
+                    Some(id) => format!("/v1/log?action={id}"),
+                    None => "/v1/log".into(),
+                };
+                c.call("GET", &path, None).map_err(|e| anyhow!("{e}"))
+            }
+        }
+    }
+
+    fn verify(&self) -> Result<LogVerification> {
+        match self {
+            Source::Local(a) => a.verify_log().map_err(|e| anyhow!("{e}")),
+            Source::Api(c) => c.call("GET", "/v1/log/verify", None).map_err(|e| anyhow!("{e}")),
+        }
+    }
+}
+
 pub fn run(config: Option<&Path>, args: LogArgs) -> Result<()> {
-    let airlock = open_local(config)?;
-    let store = airlock.store();
+    let source = match instance(config)? {
+        Instance::Local(cfg) => Source::Local(Box::new(
+            airlock_server::Airlock::open(*cfg).map_err(|e| anyhow!("{e}"))?,
+        )),
+        service => Source::Api(api(&service, &args.auth)?),
+    };
     if args.verify {
-        let all = store.audit(None).map_err(|e| anyhow!("{e}"))?;
-        return match verify_chain(&all) {
-            Ok(n) => {
-                println!("The audit chain is intact: {n} entries, each committing to the one before.");
+        let v = source.verify()?;
+        if args.json {
+            println!("{}", serde_json::to_string(&v)?);
+        }
+        return match &v.problem {
+            None => {
+                if !args.json {
+                    println!(
+                        "The audit chain is intact: {} entries, each sealed with the instance's key and committing to the one before; {} checkpoint(s) in the vault agree{}.",
+                        v.entries,
+                        v.sealed_checkpoints,
+                        v.newest_checkpoint.map(|s| format!(" (the newest saw {s} entries)")).unwrap_or_default()
+                    );
+                }
                 Ok(())
             }
-            Err(b) => bail!("the audit chain is broken at entry {}: {}", b.seq, b.problem),
+            Some(p) => bail!("the audit log cannot be trusted: {p}"),
         };
     }
     let mut seen = 0i64;
     loop {
-        for e in store.audit(args.action.as_deref()).map_err(|e| anyhow!("{e}"))? {
+        for e in source.entries(args.action.as_deref())? {
             if e.seq > seen {
                 print(&e, args.json)?;
                 seen = e.seq;

@@ -1,11 +1,16 @@
 pub mod approvals;
 pub mod classify;
 pub mod demo;
+pub mod doctor;
 pub mod hook;
 pub mod init;
 pub mod install;
 pub mod log;
+pub mod operator;
 pub mod policy;
+pub mod secret;
 pub mod serve;
+pub mod service;
+pub mod setup;
 pub mod token;
 pub mod vault;

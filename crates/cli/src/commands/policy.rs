@@ -8,6 +8,15 @@ use airlock_store::TokenRecord;
 use anyhow::{anyhow, Context, Result};
 
 use crate::cli::{ExplainArgs, PolicyCommand};
+
+/// What `explain` prints, as the library or the API gives it.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Explained {
+    assessment: airlock_classify::Assessment,
+    resolved: Vec<airlock_config::Resolved>,
+    credentials: Vec<serde_json::Value>,
+    decision: airlock_policy::Decision,
+}
 use crate::context::load_config;
 
 pub fn run(config: Option<&Path>, cmd: PolicyCommand) -> Result<()> {
@@ -47,31 +56,45 @@ fn instance(config: Option<&Path>) -> Result<Airlock> {
 }
 
 fn explain(config: Option<&Path>, args: ExplainArgs) -> Result<()> {
-    let airlock = instance(config)?;
     let cwd = args
         .cwd
+        .clone()
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_else(|| PathBuf::from("/"));
-    let subject = TokenRecord {
-        id: "explain".into(),
-        hash: String::new(),
-        agent: args.agent.clone(),
-        operator: false,
-        environments: Vec::new(),
-        max_risk: None,
-        created_at: 0,
-        expires_at: None,
-        revoked_at: None,
-        scram: None,
-    };
     let req = SubmitRequest {
         kind: args.kind.name().into(),
         input: args.input.clone(),
         cwd: Some(cwd.display().to_string()),
-        resource: None,
         source: "cli".into(),
+        agent: Some(args.agent.clone()),
+        ..SubmitRequest::default()
     };
-    let ev = airlock.evaluate(&subject, &req, None).map_err(|e| anyhow!("{e}"))?;
+    let ev: serde_json::Value = match crate::context::instance(config) {
+        // The running service decides, so the answer never disagrees with what the hook gets.
+        Ok(service) if service.is_service() => {
+            crate::context::api(&service, &crate::cli::AuthArgs { token_file: None })?
+                .call("POST", "/v1/explain", Some(&serde_json::json!(req)))
+                .map_err(|e| anyhow!("{e}"))?
+        }
+        _ => {
+            let airlock = instance(config)?;
+            let subject = TokenRecord {
+                id: "explain".into(),
+                hash: String::new(),
+                agent: args.agent.clone(),
+                operator: false,
+                environments: Vec::new(),
+                max_risk: None,
+                created_at: 0,
+                expires_at: None,
+                revoked_at: None,
+                scram: None,
+                unix_uid: None,
+            };
+            serde_json::to_value(airlock.evaluate(&subject, &req, None).map_err(|e| anyhow!("{e}"))?)?
+        }
+    };
+    let ev: Explained = serde_json::from_value(ev)?;
     if args.json {
         println!("{}", serde_json::to_string(&ev)?);
         return Ok(());
@@ -82,7 +105,11 @@ fn explain(config: Option<&Path>, args: ExplainArgs) -> Result<()> {
         println!("    {:<24} {:<10} {:<14} ({})", r.name, r.kind, r.environment, r.via);
     }
     for c in &ev.credentials {
-        println!("  credential: {} ({})", c.kind, c.prefix);
+        println!(
+            "  credential: {} ({})",
+            c["kind"].as_str().unwrap_or("?"),
+            c["prefix"].as_str().unwrap_or("?")
+        );
     }
     let outcome = match ev.decision.outcome {
         airlock_policy::Outcome::Allow => "ALLOW".to_owned(),

@@ -2,8 +2,41 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 
+/// What a service refuses to start under, and the process hardening it applies first.
+fn harden(cfg: &airlock_config::Config) -> Result<()> {
+    // No core dumps and no ptrace by the same uid: the process holds keys and secrets.
+    // SAFETY: prctl(PR_SET_DUMPABLE, 0) takes no pointers.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    if !cfg.is_service() {
+        return Ok(());
+    }
+    let me = airlock_server::current_uid();
+    let service = airlock_server::user_by_name(&cfg.server.user);
+    if service.as_ref().map(|u| u.uid) != Some(me) {
+        anyhow::bail!(
+            "this config is a service's (mode = \"service\"): run it as the unix user {} (`sudo airlock service start`), not as uid {me}",
+            cfg.server.user
+        );
+    }
+    if let Some(dir) = cfg.socket_path().as_deref().and_then(std::path::Path::parent) {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(dir).map_err(|e| anyhow!("{}: {e}", dir.display()))?;
+        if meta.uid() != me || meta.mode() & 0o022 != 0 {
+            anyhow::bail!(
+                "{} must belong to {} and be writable by it alone, or someone else could put a socket there (`sudo airlock setup` fixes it)",
+                dir.display(),
+                cfg.server.user
+            );
+        }
+    }
+    Ok(())
+}
+
 pub fn run(config: Option<&std::path::Path>) -> Result<()> {
     let cfg = crate::context::load_config(config)?;
+    harden(&cfg)?;
     let socket = cfg.socket_path();
     let listen = cfg.server.listen.clone();
     let airlock = Arc::new(airlock_server::Airlock::open(cfg).map_err(|e| anyhow!("{e}"))?);
@@ -26,6 +59,14 @@ pub fn run(config: Option<&std::path::Path>) -> Result<()> {
             std::thread::sleep(std::time::Duration::from_secs(60));
         });
     }
+    // Seal the audit chain's head into the vault at least every checkpoint_every.
+    let sealer = Arc::clone(&airlock);
+    std::thread::spawn(move || loop {
+        std::thread::sleep(sealer.config.checkpoint_every);
+        if let Err(e) = sealer.checkpoint() {
+            eprintln!("airlock: cannot checkpoint the audit log: {e}");
+        }
+    });
     if let Some(a) = &handle.tcp {
         eprintln!("airlock: listening on http://{a}");
     }

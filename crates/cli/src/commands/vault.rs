@@ -1,13 +1,48 @@
-//! `airlock snapshots`, `restore`, `undo`, `vault check`, `vault prune`: local administration of
-//! this instance's vault.
+//! `airlock snapshots`, `restore`, `undo`, `vault check`, `vault prune`, `backup run`.
+//!
+//! On a service, listing, checking, pruning and backing up go through its socket (the service owns
+//! the vault); restoring writes files back where they were, with their owners, which only root
+//! may do: `sudo airlock undo ID` reads the vault itself and records the undo through the socket.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::cli::{BackupCommand, RestoreArgs, SnapshotsArgs, UndoArgs, VaultCommand};
-use crate::context::{open_local, when};
+use crate::cli::{AuthArgs, BackupCommand, RestoreArgs, SnapshotsArgs, UndoArgs, VaultCommand};
+use crate::context::{api, instance, when, Instance};
+
+/// The service's API, when this is a service.
+fn service_api(config: Option<&Path>) -> Result<Option<airlock_server::Client>> {
+    let inst = instance(config)?;
+    if inst.is_service() {
+        Ok(Some(api(&inst, &AuthArgs { token_file: None })?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The instance's files, opened here: an unprivileged instance, or as root a service's (to
+/// restore files as their owners).
+fn open_for_restore(config: Option<&Path>) -> Result<airlock_server::Airlock> {
+    match instance(config)? {
+        Instance::Local(cfg) => airlock_server::Airlock::open(*cfg).map_err(|e| anyhow!("{e}")),
+        Instance::Service { .. } => {
+            if airlock_server::current_uid() != 0 {
+                bail!("restoring puts files back with their owners, which only root may do: run it with sudo");
+            }
+            let path = config
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| airlock_config::SystemPaths::CONFIG.into());
+            let cfg = airlock_config::Config::load(&path)?;
+            airlock_server::Airlock::open(cfg).map_err(|e| anyhow!("{e}"))
+        }
+    }
+}
+
+fn open_local(config: Option<&Path>) -> Result<airlock_server::Airlock> {
+    crate::context::local_only(instance(config)?, "this command")
+}
 
 /// A progress bar with throughput and ETA, only when stderr is a terminal; None otherwise (output
 /// stays plain or JSON). The vault reports bytes as it captures or restores them.
@@ -40,12 +75,14 @@ fn done(vault: &airlock_vault::Vault, bar: Option<indicatif::ProgressBar>) {
 }
 
 pub fn snapshots(config: Option<&Path>, args: SnapshotsArgs) -> Result<()> {
-    let airlock = open_local(config)?;
-    let list = airlock
-        .vault()
-        .map_err(|e| anyhow!("{e}"))?
-        .snapshots()
-        .map_err(|e| anyhow!("{e}"))?;
+    let list: Vec<airlock_vault::SnapshotSummary> = match service_api(config)? {
+        Some(c) => c.call("GET", "/v1/snapshots", None).map_err(|e| anyhow!("{e}"))?,
+        None => open_local(config)?
+            .vault()
+            .map_err(|e| anyhow!("{e}"))?
+            .snapshots()
+            .map_err(|e| anyhow!("{e}"))?,
+    };
     if args.json {
         println!("{}", serde_json::to_string(&list)?);
         return Ok(());
@@ -73,7 +110,7 @@ pub fn snapshots(config: Option<&Path>, args: SnapshotsArgs) -> Result<()> {
 }
 
 pub fn restore(config: Option<&Path>, args: RestoreArgs) -> Result<()> {
-    let airlock = open_local(config)?;
+    let airlock = open_for_restore(config)?;
     let vault = airlock.vault().map_err(|e| anyhow!("{e}"))?;
     let snap = vault.snapshot(&args.id).map_err(|e| anyhow!("{e}"))?;
     let pg_url = pg_target(&airlock, &snap, args.to.as_deref())?;
@@ -109,13 +146,11 @@ fn pg_target(
                 snap.resource
             )
         })?;
-    Ok(Some(
-        resource.connection_url(&airlock.config.dir).map_err(|e| anyhow!(e))?,
-    ))
+    Ok(Some(resource.connection_url(&airlock.config).map_err(|e| anyhow!(e))?))
 }
 
 pub fn undo(config: Option<&Path>, args: UndoArgs) -> Result<()> {
-    let airlock = open_local(config)?;
+    let airlock = open_for_restore(config)?;
     let action = airlock
         .store()
         .action(&args.action)
@@ -159,24 +194,52 @@ pub fn undo(config: Option<&Path>, args: UndoArgs) -> Result<()> {
             .map_err(|e| anyhow!("{e}"))?;
         println!("Restored {} (snapshot {id}): {done}.", snap.origin);
     }
-    airlock
-        .store()
-        .append_audit(airlock_store::NewAudit {
-            at: airlock_server::now(),
-            kind: "action.undone".into(),
-            action_id: Some(action.id.clone()),
-            detail: serde_json::json!({ "snapshots": action.snapshots, "to": args.to, "force": args.force }),
-        })
-        .map_err(|e| anyhow!("{e}"))?;
+    let detail = serde_json::json!({ "snapshots": action.snapshots, "to": args.to, "force": args.force });
+    match service_api(config)? {
+        // The service keeps the audit chain; it records what root restored.
+        Some(c) => {
+            let _: serde_json::Value = c
+                .call("POST", &format!("/v1/actions/{}/undone", action.id), Some(&detail))
+                .map_err(|e| anyhow!("restored, but the undo could not be recorded: {e}"))?;
+        }
+        None => {
+            airlock
+                .store()
+                .append_audit(airlock_store::NewAudit {
+                    at: airlock_server::now(),
+                    kind: "action.undone".into(),
+                    action_id: Some(action.id.clone()),
+                    detail,
+                })
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+    }
     Ok(())
 }
 
 pub fn run(config: Option<&Path>, cmd: VaultCommand) -> Result<()> {
-    let airlock = open_local(config)?;
-    let vault = airlock.vault().map_err(|e| anyhow!("{e}"))?;
+    let remote = service_api(config)?;
+    let local = match remote {
+        Some(_) => None,
+        None => Some(open_local(config)?),
+    };
     match cmd {
         VaultCommand::Check { read_data, json } => {
-            let report = vault.check(read_data).map_err(|e| anyhow!("{e}"))?;
+            let report: airlock_vault::CheckReport = match (&remote, &local) {
+                (Some(c), _) => c
+                    .call(
+                        "POST",
+                        "/v1/vault/check",
+                        Some(&serde_json::json!({ "read_data": read_data })),
+                    )
+                    .map_err(|e| anyhow!("{e}"))?,
+                (None, Some(a)) => a
+                    .vault()
+                    .map_err(|e| anyhow!("{e}"))?
+                    .check(read_data)
+                    .map_err(|e| anyhow!("{e}"))?,
+                (None, None) => unreachable!("one of the two is open"),
+            };
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -202,17 +265,17 @@ pub fn run(config: Option<&Path>, cmd: VaultCommand) -> Result<()> {
             }
         }
         VaultCommand::Prune { keep_last } => {
-            let all = vault.snapshots().map_err(|e| anyhow!("{e}"))?;
-            let mut newest: HashMap<String, Vec<String>> = HashMap::new();
-            for s in all.iter().rev() {
-                newest.entry(s.origin.clone()).or_default().push(s.id.clone());
-            }
-            let keep = |s: &airlock_vault::SnapshotSummary| {
-                newest
-                    .get(&s.origin)
-                    .is_some_and(|ids| ids.iter().take(keep_last).any(|i| i == &s.id))
+            let deleted: Vec<String> = match (&remote, &local) {
+                (Some(c), _) => c
+                    .call(
+                        "POST",
+                        "/v1/vault/prune",
+                        Some(&serde_json::json!({ "keep_last": keep_last })),
+                    )
+                    .map_err(|e| anyhow!("{e}"))?,
+                (None, Some(a)) => local_prune(a, keep_last)?,
+                (None, None) => unreachable!("one of the two is open"),
             };
-            let deleted = vault.prune(&keep).map_err(|e| anyhow!("{e}"))?;
             println!(
                 "Pruned {} snapshot(s); locked ones and the newest {keep_last} per location stay.",
                 deleted.len()
@@ -222,8 +285,41 @@ pub fn run(config: Option<&Path>, cmd: VaultCommand) -> Result<()> {
     }
 }
 
+/// Pruning an unprivileged instance's vault: whoever can open its files administers it.
+fn local_prune(airlock: &airlock_server::Airlock, keep_last: usize) -> Result<Vec<String>> {
+    let vault = airlock.vault().map_err(|e| anyhow!("{e}"))?;
+    let all = vault.snapshots().map_err(|e| anyhow!("{e}"))?;
+    let mut newest: HashMap<String, Vec<String>> = HashMap::new();
+    for s in all.iter().rev() {
+        newest.entry(s.origin.clone()).or_default().push(s.id.clone());
+    }
+    let keep = |s: &airlock_vault::SnapshotSummary| {
+        newest
+            .get(&s.origin)
+            .is_some_and(|ids| ids.iter().take(keep_last).any(|i| i == &s.id))
+    };
+    vault.prune(&keep).map_err(|e| anyhow!("{e}"))
+}
+
 pub fn backup(config: Option<&Path>, cmd: BackupCommand) -> Result<()> {
     let BackupCommand::Run { resource, json } = cmd;
+    if let Some(c) = service_api(config)? {
+        let taken: Vec<airlock_server::BackupTaken> = c
+            .call(
+                "POST",
+                "/v1/backups/run",
+                Some(&serde_json::json!({ "resource": resource })),
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+        if json {
+            println!("{}", serde_json::to_string(&taken)?);
+        } else {
+            for t in taken {
+                println!("Backed up {} as snapshot {}.", t.resource, t.snapshot);
+            }
+        }
+        return Ok(());
+    }
     let airlock = open_local(config)?;
     let chosen: Vec<_> = airlock
         .config

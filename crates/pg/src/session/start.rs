@@ -188,7 +188,7 @@ pub(super) async fn start<S: Client>(
     let key = PoolKey::new(&resource.name, &params);
     let upstream = match shared.pool.checkout(&key) {
         Some(u) => u,
-        None => match connect_upstream(resource, &airlock.config.dir, &params).await {
+        None => match connect_upstream(resource, &airlock.config, &params).await {
             Ok(u) => u,
             Err(e) => {
                 send_fatal(
@@ -222,10 +222,10 @@ pub(super) async fn start<S: Client>(
 
 async fn connect_upstream(
     resource: &ResourceConfig,
-    dir: &std::path::Path,
+    config: &airlock_config::Config,
     params: &[(String, String)],
 ) -> Result<Upstream, PgError> {
-    let url = resource.connection_url(dir).map_err(PgError::Setup)?;
+    let url = resource.connection_url(config).map_err(PgError::Setup)?;
     let target = Target::from_url(&url)?;
     upstream::connect(&target, params).await
 }

@@ -1,0 +1,145 @@
+//! Operators: the people who approve. Enrolled by an administrator, each with an authenticator
+//! secret (TOTP) shown once, and optionally a unix user whose socket connections prove them.
+
+use airlock_store::OperatorRecord;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::{now, Airlock, ApiError};
+
+/// `POST /v1/operators`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOperator {
+    pub name: String,
+    /// A unix user whose socket connections prove this operator (never one that runs agents).
+    #[serde(default)]
+    pub unix_user: Option<String>,
+    /// Enroll an authenticator (TOTP) secret.
+    #[serde(default = "yes")]
+    pub totp: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An operator as listed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OperatorView {
+    pub name: String,
+    pub unix_user: Option<String>,
+    pub totp: bool,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A new operator: the authenticator secret, shown this once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Enrollment {
+    #[serde(flatten)]
+    pub operator: OperatorView,
+    pub totp_secret: Option<String>,
+    pub totp_uri: Option<String>,
+}
+
+impl From<&OperatorRecord> for OperatorView {
+    fn from(o: &OperatorRecord) -> OperatorView {
+        OperatorView {
+            name: o.name.clone(),
+            unix_user: o.unix_user.clone(),
+            totp: o.totp_secret.is_some(),
+            locked_until: o.locked_until,
+            created_at: o.created_at,
+        }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b))
+}
+
+impl Airlock {
+    pub fn add_operator(&self, caller: &Caller, new: &NewOperator) -> Result<Enrollment, ApiError> {
+        self.require_admin(caller)?;
+        if !valid_name(&new.name) || new.name == "root" {
+            return Err(ApiError::BadRequest(format!(
+                "{:?} is not an operator name: use 1–64 letters, digits, '.', '_', '@' or '-' (and not root)",
+                new.name
+            )));
+        }
+        if let Some(u) = &new.unix_user {
+            let user = crate::peer::user_by_name(u)
+                .ok_or_else(|| ApiError::BadRequest(format!("there is no unix user {u:?} on this machine")))?;
+            if self.store.agent_users()?.iter().any(|(uid, _)| *uid == user.uid) {
+                return Err(ApiError::BadRequest(format!(
+                    "unix user {u} has run agents through Airlock, so its connections cannot prove an operator; give the operator an authenticator instead (omit --unix-user)"
+                )));
+            }
+        }
+        if new.unix_user.is_none() && !new.totp {
+            return Err(ApiError::BadRequest(
+                "an operator needs a way to prove who they are: an authenticator (TOTP) or a unix user".into(),
+            ));
+        }
+        let secret = if new.totp {
+            Some(crate::totp::new_secret().map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?)
+        } else {
+            None
+        };
+        let record = OperatorRecord {
+            name: new.name.clone(),
+            unix_user: new.unix_user.clone(),
+            totp_secret: secret.clone(),
+            totp_last_step: 0,
+            failures: 0,
+            locked_until: None,
+            created_at: now(),
+            removed_at: None,
+        };
+        if !self.store.insert_operator(&record)? {
+            return Err(ApiError::Conflict(format!(
+                "operator {} exists; `airlock operator remove {}` first to enroll them again",
+                new.name, new.name
+            )));
+        }
+        self.audit(
+            "operator.added",
+            None,
+            json!({ "operator": new.name, "unix_user": new.unix_user, "totp": new.totp, "by": caller.peer.as_ref().map(crate::peer::Peer::label) }),
+        )?;
+        let host = hostname();
+        Ok(Enrollment {
+            operator: OperatorView::from(&record),
+            totp_uri: secret
+                .as_deref()
+                .map(|s| crate::totp::otpauth_uri(&format!("Airlock {host}"), &new.name, s)),
+            totp_secret: secret,
+        })
+    }
+
+    pub fn operators(&self, caller: &Caller) -> Result<Vec<OperatorView>, ApiError> {
+        if !self.is_overseer(caller)? {
+            self.require_admin(caller)?;
+        }
+        Ok(self.store.operators()?.iter().map(OperatorView::from).collect())
+    }
+
+    pub fn remove_operator(&self, caller: &Caller, name: &str) -> Result<(), ApiError> {
+        self.require_admin(caller)?;
+        if !self.store.remove_operator(name, now())? {
+            return Err(ApiError::NotFound(format!("no operator {name}")));
+        }
+        self.audit("operator.removed", None, json!({ "operator": name }))?;
+        Ok(())
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
