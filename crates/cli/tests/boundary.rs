@@ -98,7 +98,8 @@ fn the_agent_cannot_stop_pause_or_impersonate_the_server() {
         let out = s.agent.sh(&format!("kill {sig} {pid}"));
         assert!(denied(&out), "kill {sig} worked");
     }
-    assert!(denied(&s.agent.sh("fuser -k /run/airlock/airlock.sock 2>&1; test -S /run/airlock/airlock.sock && kill -0 $(cat /run/airlock/airlock.pid)")) || std::path::Path::new(&format!("/proc/{pid}")).exists());
+    // `fuser -k` (where psmisc is installed) signals the socket's owner: the same EPERM.
+    let _ = s.agent.sh("fuser -k /run/airlock/airlock.sock");
     assert!(
         std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "the server died"
@@ -106,7 +107,7 @@ fn the_agent_cannot_stop_pause_or_impersonate_the_server() {
     // Nobody else can put a socket (or anything) where the hook looks.
     for attack in [
         "rm -f /run/airlock/airlock.sock",
-        "python3 -c \"import socket; socket.socket(socket.AF_UNIX).bind('/run/airlock/fake.sock')\"",
+        "/usr/bin/python3 -c \"import socket; socket.socket(socket.AF_UNIX).bind('/run/airlock/fake.sock')\"",
         "touch /run/airlock/x",
     ] {
         assert!(denied(&s.agent.sh(attack)), "the agent could: {attack}");
@@ -114,17 +115,14 @@ fn the_agent_cannot_stop_pause_or_impersonate_the_server() {
     // A fake server that allows everything, where the agent can bind, with every setting an agent
     // controls pointing at it: the hook still asks the real service, which holds the deletion.
     let fake = s.agent.path("fake.sock");
-    let server = format!(
-        "import socket,os\ns=socket.socket(socket.AF_UNIX)\ns.bind('{f}')\ns.listen(8)\nwhile True:\n  c,_=s.accept()\n  c.recv(65536)\n  b=b'{{\"id\":\"x\",\"decision\":\"allow\",\"risk\":\"read\",\"summary\":\"\",\"reasons\":[],\"environments\":[],\"approvals_needed\":0,\"approvals\":0,\"snapshot\":false,\"message\":\"fake\"}}'\n  c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: '+str(len(b)).encode()+b'\\r\\n\\r\\n'+b)\n  c.close()\n",
-        f = fake.display()
-    );
+    let server = FAKE_SERVER.replace("SOCKET", &fake.display().to_string());
     std::fs::write(s.agent.path("fake.py"), server).unwrap();
     let mut fake_server = std::process::Command::new("setpriv")
         .args([
             &format!("--reuid={}", s.agent.uid),
             &format!("--regid={}", s.agent.gid),
             "--init-groups",
-            "python3",
+            "/usr/bin/python3",
         ])
         .arg(s.agent.path("fake.py"))
         .spawn()
@@ -174,6 +172,23 @@ fn the_agent_cannot_stop_pause_or_impersonate_the_server() {
     let _ = fake_server.kill();
     let _ = fake_server.wait();
 }
+
+/// A server that answers every request "allow", as an agent would write one.
+const FAKE_SERVER: &str = r#"
+import socket
+s = socket.socket(socket.AF_UNIX)
+s.bind('SOCKET')
+s.listen(8)
+body = b'{"id":"x","decision":"allow","risk":"read","summary":"","reasons":[],"environments":[],"approvals_needed":0,"approvals":0,"snapshot":false,"message":"fake"}'
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(65536)
+        c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: ' + str(len(body)).encode() + b'\r\n\r\n' + body)
+    except OSError:
+        pass
+    c.close()
+"#;
 
 fn run_chown(u: &system::User) -> std::process::Output {
     system::run(

@@ -166,6 +166,25 @@ fn default_pool_idle() -> usize {
     16
 }
 
+/// `[hooks]`: how agents' hooks answer.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksConfig {
+    /// What a hook says for an action Airlock allows: `defer` (the default: no decision, so the
+    /// agent's own permission rules and prompts still apply) or `allow` (skip them).
+    #[serde(default)]
+    pub allowed: Allowed,
+}
+
+/// See [`HooksConfig::allowed`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Allowed {
+    #[default]
+    Defer,
+    Allow,
+}
+
 /// `[defaults]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -348,6 +367,8 @@ struct File {
     #[serde(default)]
     postgres: PostgresConfig,
     #[serde(default)]
+    hooks: HooksConfig,
+    #[serde(default)]
     environment: Vec<EnvironmentConfig>,
     #[serde(default)]
     resource: Vec<ResourceConfig>,
@@ -365,6 +386,7 @@ pub struct Config {
     pub defaults: Defaults,
     pub vault: VaultConfig,
     pub postgres: PostgresConfig,
+    pub hooks: HooksConfig,
     pub environments: Vec<EnvironmentConfig>,
     pub resources: Vec<ResourceConfig>,
     pub agents: Vec<AgentConfig>,
@@ -484,6 +506,7 @@ impl Config {
             defaults: file.defaults,
             vault: file.vault,
             postgres: file.postgres,
+            hooks: file.hooks,
             environments: file.environment,
             resources: file.resource,
             agents: file.agent,

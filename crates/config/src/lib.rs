@@ -26,8 +26,8 @@ mod starter;
 mod system;
 
 pub use config::{
-    AgentConfig, BackupConfig, Config, ConfigError, Defaults, EnvironmentConfig, KeepRules, Mode, PostgresConfig,
-    ResourceConfig, ServerConfig, VaultConfig,
+    AgentConfig, Allowed, BackupConfig, Config, ConfigError, Defaults, EnvironmentConfig, HooksConfig, KeepRules, Mode,
+    PostgresConfig, ResourceConfig, ServerConfig, VaultConfig,
 };
 pub use discover::{discover, user_config_dir, Discovered};
 pub use duration::parse_duration;

@@ -27,9 +27,10 @@ impl SystemPaths {
     pub const UNIT: &'static str = "/etc/systemd/system/airlock.service";
 
     /// Whether this machine has a system install (then hooks and the CLI use it unless `--config`
-    /// names another instance explicitly).
+    /// names another instance explicitly). The directory, not the file: users other than root and
+    /// the service cannot look inside it, and only root can create it.
     pub fn installed() -> bool {
-        Path::new(Self::CONFIG).is_file()
+        Path::new(Self::CONFIG_DIR).is_dir()
     }
 
     /// The configuration `airlock setup` writes.

@@ -56,6 +56,11 @@ pub struct SubmitResponse {
     pub snapshot: bool,
     /// What to tell the agent, in full sentences.
     pub message: String,
+    /// For an allowed action: whether the hook grants it outright (a human approved this exact
+    /// action, or `[hooks] allowed = "allow"`), rather than deferring to the agent's own
+    /// permission rules.
+    #[serde(default)]
+    pub grant: bool,
 }
 
 /// `approve` / `deny` request body.

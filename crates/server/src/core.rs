@@ -488,6 +488,7 @@ impl Airlock {
                                         approvals_needed: approvals,
                                         approvals: by.len() as u32,
                                         snapshot: true,
+                                        grant: false,
                                         message: format!("Airlock refused this approved action because the snapshot that must precede it failed: {why}. Tell the user; do not run it another way."),
                                     });
                                 }
@@ -508,6 +509,7 @@ impl Airlock {
                             approvals_needed: approvals,
                             approvals: by.len() as u32,
                             snapshot: ev.decision.snapshot,
+                            grant: true,
                             message: format!(
                                 "Approved by {} (approval {}); allowed this once.{snapshot_note}",
                                 by.join(", "),
@@ -630,6 +632,7 @@ impl Airlock {
                     approvals: 0,
                     snapshot: ev.decision.snapshot,
                     message,
+                    grant: decision == "allow" && self.config.hooks.allowed == airlock_config::Allowed::Allow,
                 }
             }
         })
@@ -669,6 +672,7 @@ impl Airlock {
             approvals: got,
             snapshot,
             message,
+            grant: false,
         }
     }
 

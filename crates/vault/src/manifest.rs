@@ -29,6 +29,11 @@ pub struct Entry {
     pub mode: u32,
     pub mtime: i64,
     pub mtime_nsec: u32,
+    /// The owner, restored when the restorer may (root); older snapshots have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<String>,

@@ -37,6 +37,8 @@ pub(crate) fn capture(root: &Path, writer: &mut ChunkWriter<'_>) -> Result<(Vec<
             mode: meta.permissions().mode() & 0o7777,
             mtime: meta.mtime(),
             mtime_nsec: meta.mtime_nsec() as u32,
+            uid: Some(meta.uid()),
+            gid: Some(meta.gid()),
             size: 0,
             chunks: Vec::new(),
             target_hex: None,
@@ -148,6 +150,7 @@ pub(crate) fn restore(
                 }
                 std::os::unix::fs::symlink(OsStr::from_bytes(&t), &target)
                     .map_err(io(format!("cannot create the link {}", target.display())))?;
+                set_owner(&target, e)?;
             }
             EntryKind::File => {
                 // Every chunk is read (and authenticated) before the file is touched.
@@ -160,6 +163,7 @@ pub(crate) fn restore(
                     target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
                 ));
                 fs::write(&tmp, &data).map_err(io(format!("cannot write {}", tmp.display())))?;
+                set_owner(&tmp, e)?;
                 fs::set_permissions(&tmp, fs::Permissions::from_mode(e.mode))
                     .map_err(io(format!("cannot set the mode of {}", tmp.display())))?;
                 set_mtime(&tmp, e)?;
@@ -169,11 +173,25 @@ pub(crate) fn restore(
     }
     // Directories last: writing into them changed their mtimes.
     for (d, e) in dirs.into_iter().rev() {
+        set_owner(&d, e)?;
         fs::set_permissions(&d, fs::Permissions::from_mode(e.mode))
             .map_err(io(format!("cannot set the mode of {}", d.display())))?;
         set_mtime(&d, e)?;
     }
     Ok(())
+}
+
+/// Gives a restored entry its original owner when this process may (root, restoring what a
+/// service snapshotted from another user's files); otherwise it stays the restorer's own.
+fn set_owner(path: &Path, e: &Entry) -> Result<(), VaultError> {
+    let (Some(uid), Some(gid)) = (e.uid, e.gid) else {
+        return Ok(());
+    };
+    match std::os::unix::fs::lchown(path, Some(uid), Some(gid)) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
+        Err(err) => Err(io(format!("cannot set the owner of {}", path.display()))(err)),
+    }
 }
 
 fn set_mtime(path: &Path, e: &Entry) -> Result<(), VaultError> {

@@ -538,6 +538,8 @@ fn file_entry(name: &str, size: u64, chunks: Vec<String>) -> crate::Entry {
         mode: 0o600,
         mtime: now(),
         mtime_nsec: 0,
+        uid: None,
+        gid: None,
         size,
         chunks,
         target_hex: None,
