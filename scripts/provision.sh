@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the tests need and a fresh machine lacks, idempotently: real PostgreSQL 15 and its
+# client, openssl, setpriv (util-linux), psycopg 3 for the gateway's driver tests. Each section
+# checks first and installs only what is missing, so a second run costs seconds.
+set -euo pipefail
+
+apt_missing=()
+need_apt() { apt_missing+=("$1"); }
+
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt postgresql-15
+command -v psql >/dev/null || need_apt postgresql-client-15
+command -v openssl >/dev/null || need_apt openssl
+command -v setpriv >/dev/null || need_apt util-linux
+command -v useradd >/dev/null || need_apt passwd
+[ -x /usr/bin/python3 ] || need_apt python3
+
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  echo "== installing ${apt_missing[*]} (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
+
+# psycopg (a second language's real driver) for the Postgres gateway's tests.
+if ! python3 -c "import psycopg" 2>/dev/null; then
+  echo "== installing psycopg (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "psycopg[binary]==3.3.9"
+fi
