@@ -39,6 +39,7 @@ mod http;
 mod interp;
 mod limits;
 mod packs;
+mod patch;
 mod redact;
 mod risk;
 mod script;

@@ -4,9 +4,16 @@
 use std::path::{Path, PathBuf};
 
 /// Files (by trailing path components) that configure agent hooks or Airlock itself.
-const PROTECTED_SUFFIXES: [&[&str]; 6] = [
+const PROTECTED_SUFFIXES: [&[&str]; 11] = [
     &[".cursor", "hooks.json"],
     &[".gemini", "settings.json"],
+    // Gemini loads a project's hooks only from a folder its user trusted.
+    &[".gemini", "trustedFolders.json"],
+    // The system-wide (managed) settings of each agent.
+    &["etc", "claude-code"],
+    &["etc", "codex"],
+    &["etc", "gemini-cli"],
+    &["etc", "cursor"],
     &["airlock.toml"],
     &["policy.cedar"],
     &[".config", "airlock"],
@@ -98,6 +105,11 @@ mod tests {
             "/home/a/.config/airlock",
             "/srv/.airlock/vault/pack1",
             "/usr/local/bin/airlock",
+            "/etc/claude-code/managed-settings.json",
+            "/etc/codex/requirements.toml",
+            "/etc/gemini-cli/settings.json",
+            "/etc/cursor/hooks.json",
+            "/home/a/.gemini/trustedFolders.json",
         ] {
             assert!(protected_reason(p, &[]).is_some(), "{p} should be protected");
         }

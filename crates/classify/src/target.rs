@@ -36,10 +36,12 @@ pub enum TargetKind {
     Object,
     /// A script file the action runs; its content decides what really happens.
     Script,
+    /// An MCP server, as agents name it in `mcp__<server>__<tool>` (`?` when the agent did not say).
+    Mcp,
 }
 
 impl TargetKind {
-    const NAMES: [(&'static str, TargetKind); 27] = [
+    const NAMES: [(&'static str, TargetKind); 28] = [
         ("path", TargetKind::Path),
         ("table", TargetKind::Table),
         ("schema", TargetKind::Schema),
@@ -67,6 +69,7 @@ impl TargetKind {
         ("process", TargetKind::Process),
         ("object", TargetKind::Object),
         ("script", TargetKind::Script),
+        ("mcp", TargetKind::Mcp),
     ];
 
     /// The lowercase name used in JSON and rule packs.

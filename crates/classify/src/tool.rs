@@ -50,6 +50,16 @@ pub(crate) fn classify_into(input: &str, ctx: &mut Ctx<'_>) {
         Value::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
         other => other,
     };
+    if name == "apply_patch" {
+        crate::patch::classify_tool_call(&args, ctx);
+        return;
+    }
+    // An MCP tool acts on its server's resource: the server is a target, so it resolves to the
+    // environment configured for it (or `unknown`), never to the working directory's.
+    if let Some(rest) = name.strip_prefix("mcp__") {
+        let server = rest.split_once("__").map_or("?", |(s, _)| s);
+        ctx.target(TargetKind::Mcp, server);
+    }
     let summary = format!("tool {name}");
     let before = ctx.found.risk();
     if FILE_WRITERS.contains(&name) {
