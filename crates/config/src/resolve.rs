@@ -89,6 +89,10 @@ impl<'a> Resolver<'a> {
                         );
                     }
                 }
+                TargetKind::Mcp => {
+                    explicit_env = true;
+                    push(&mut out, self.mcp_server(&t.value));
+                }
                 TargetKind::Process if t.value.to_ascii_lowercase().contains("airlock") => push(
                     &mut out,
                     Resolved {
@@ -197,6 +201,31 @@ impl<'a> Resolver<'a> {
                 environment: local.clone(),
                 via: "a local path no environment claims".into(),
             },
+        }
+    }
+
+    /// An MCP server: the `[[resource]] kind = "mcp"` that names it, else `unknown` (treated like
+    /// production): a tool call reaches whatever the server is connected to, which the working
+    /// directory says nothing about.
+    fn mcp_server(&self, server: &str) -> Resolved {
+        if let Some(r) = self
+            .config
+            .resources
+            .iter()
+            .find(|r| r.kind == "mcp" && r.name == server)
+        {
+            return Resolved {
+                name: r.name.clone(),
+                kind: "mcp".into(),
+                environment: r.environment.clone(),
+                via: format!("the MCP server {server} is resource {}", r.name),
+            };
+        }
+        Resolved {
+            name: format!("mcp:{server}"),
+            kind: "mcp".into(),
+            environment: UNKNOWN.into(),
+            via: format!("no [[resource]] kind = \"mcp\" names the MCP server {server:?}"),
         }
     }
 
@@ -349,6 +378,11 @@ mod tests {
             environment = "production"
             url = "postgres://app@db.prod.example.com:5432/shop"
             secret_env = "SHOP_DB_PASSWORD"
+
+            [[resource]]
+            name = "notes"
+            kind = "mcp"
+            environment = "staging"
             "#,
             Path::new("/etc/airlock"),
         )
@@ -388,5 +422,35 @@ mod tests {
         assert_eq!(envs("rm /etc/airlock/state.db"), ["airlock@development"]);
         assert_eq!(envs("cat /var/lib/airlock/vault/key"), ["vault@development"]);
         assert_eq!(envs("echo x > .claude/settings.json"), ["airlock@development"]);
+    }
+
+    fn tool_envs(call: &str) -> Vec<String> {
+        let c = config();
+        let r = Resolver::new(&c, vec![], vec![]);
+        let a = classify(
+            &Action::new(airlock_classify::ActionKind::Tool, call).with_cwd("/srv/staging/app"),
+            &NoWorld,
+        );
+        r.resolve(&a, Some(Path::new("/srv/staging/app")), false)
+            .into_iter()
+            .map(|x| format!("{}:{}@{}", x.kind, x.name, x.environment))
+            .collect()
+    }
+
+    #[test]
+    fn mcp_servers_resolve_to_their_resource_never_to_the_working_directory() {
+        assert_eq!(
+            tool_envs(r#"{"name": "mcp__railway__volume_delete", "arguments": {"volumeId": "v1"}}"#),
+            ["mcp:mcp:railway@unknown"]
+        );
+        assert_eq!(
+            tool_envs(r#"{"name": "mcp__notes__add_note", "arguments": {"text": "hi"}}"#),
+            ["mcp:notes@staging"]
+        );
+        // A name without a server part still resolves as an MCP server nobody configured.
+        assert_eq!(
+            tool_envs(r#"{"name": "mcp__query", "arguments": {}}"#),
+            ["mcp:mcp:?@unknown"]
+        );
     }
 }
