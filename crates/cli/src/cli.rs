@@ -411,7 +411,11 @@ pub struct HookArgs {
 #[derive(Debug, Args)]
 pub struct InstallArgs {
     /// claude-code, cursor, codex or gemini.
-    pub agent: String,
+    #[arg(required_unless_present = "all")]
+    pub agent: Option<String>,
+    /// Every agent this machine has (its CLI on PATH or its configuration directory present).
+    #[arg(long, conflicts_with = "agent")]
+    pub all: bool,
     /// The project whose settings to change (default: the current directory).
     #[arg(long, value_name = "DIR", conflicts_with = "user")]
     pub project: Option<PathBuf>,

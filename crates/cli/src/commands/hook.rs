@@ -1,9 +1,18 @@
 //! `airlock hook AGENT`: the agent runs this before each tool call. It reads the agent's hook JSON
-//! on stdin, asks the server, and answers in the agent's own format. Anything that goes wrong —
-//! unreadable input, no token, no server — is a refusal that says why: Airlock fails closed.
+//! on stdin, asks the server, and answers in the agent's own format.
+//!
+//! Fail closed, in every agent: anything that goes wrong — unreadable input, no token, no server,
+//! no answer in time — is a refusal that says why. The hook never exits with a failure code other
+//! than 2 (the one every agent treats as a block), it answers before the agent's own hook timeout
+//! (an agent that times a hook out lets the action through), and it starts no child that could
+//! keep the agent waiting on its output.
+//!
+//! An action Airlock allows is deferred to the agent's own permission rules unless the server
+//! grants it (a human approved this exact action, or `[hooks] allowed = "allow"`).
 
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use airlock_hooks::{parse_input, render, Agent, Verdict};
@@ -16,11 +25,19 @@ use crate::context::{api, instance};
 
 const MAX_INPUT: u64 = 1024 * 1024;
 
+/// When the hook gives up and refuses: below every agent's hook timeout as `airlock install`
+/// writes it (`HOOK_TIMEOUT_SECS`, 300 s), above the server's hold wait (120 s by default), during
+/// which a held action waits for a human.
+const DEADLINE: Duration = Duration::from_secs(airlock_hooks::HOOK_TIMEOUT_SECS - 30);
+
+/// Whether an answer has been written: the main path and the deadline race to answer once.
+static ANSWERED: Mutex<bool> = Mutex::new(false);
+
 fn decide(config: Option<&Path>, args: &HookArgs, agent: Agent, input: &str) -> Result<Verdict> {
     let call = parse_input(agent, input).map_err(|e| anyhow!("{e}"))?;
     // A system install is the only server a hook trusts (unless its own command line names
     // another instance with --config): its socket, its peer checked to be the service user.
-    let client = api(&instance(config)?, &args.auth)?.with_timeout(Duration::from_secs(10));
+    let client = api(&instance(config)?, &args.auth)?.with_timeout(DEADLINE);
     let req = SubmitRequest {
         kind: call.kind,
         input: call.input,
@@ -32,22 +49,74 @@ fn decide(config: Option<&Path>, args: &HookArgs, agent: Agent, input: &str) -> 
     let answer: SubmitResponse = client
         .call("POST", "/v1/actions", Some(&json!(req)))
         .map_err(|e| anyhow!("{e}"))?;
-    Ok(if answer.decision == "allow" {
-        Verdict::Allow {
+    Ok(verdict(&answer))
+}
+
+fn verdict(answer: &SubmitResponse) -> Verdict {
+    match answer.decision.as_str() {
+        "allow" if answer.grant => Verdict::Grant {
             reason: format!("Airlock: {} ({})", answer.message, answer.risk),
+        },
+        "allow" => Verdict::Defer,
+        _ => Verdict::Deny {
+            reason: answer.message.clone(),
+        },
+    }
+}
+
+fn refusal(why: &str) -> Verdict {
+    Verdict::Deny {
+        reason: format!(
+            "Airlock could not check this action, so it is refused (Airlock fails closed): {why}. Ask the user to fix Airlock (is `airlock serve` running? `airlock doctor` checks); do not try to work around it."
+        ),
+    }
+}
+
+/// Writes the answer unless one was written already; returns the exit code. A failed write is a
+/// block too (exit 2 with a reason), and a closed pipe ends the process by SIGPIPE, which the
+/// installed command turns into exit 2.
+fn answer_once(agent: Agent, verdict: &Verdict) -> Option<i32> {
+    let mut answered = ANSWERED.lock().unwrap_or_else(|e| e.into_inner());
+    if *answered {
+        return None;
+    }
+    *answered = true;
+    let out = render(agent, verdict);
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(out.stdout.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        eprintln!("Airlock: the hook could not write its answer, so this action is blocked.");
+        return Some(2);
+    }
+    if !out.stderr.is_empty() {
+        eprintln!("{}", out.stderr);
+    }
+    Some(out.exit_code)
+}
+
+/// Refuses and exits at the deadline if the server has not answered by then.
+fn arm_deadline(agent: Agent) {
+    std::thread::spawn(move || {
+        std::thread::sleep(DEADLINE);
+        let why = format!("the Airlock server did not answer within {} s", DEADLINE.as_secs());
+        if let Some(code) = answer_once(agent, &refusal(&why)) {
+            std::process::exit(code);
         }
-    } else {
-        Verdict::Deny { reason: answer.message }
-    })
+    });
 }
 
 pub fn run(config: Option<&Path>, args: HookArgs) -> Result<i32> {
-    let agent = Agent::from_name(&args.agent).ok_or_else(|| {
-        crate::exit::UsageError(format!(
-            "unknown agent {:?}: use claude-code, cursor, codex or gemini",
+    let Some(agent) = Agent::from_name(&args.agent) else {
+        eprintln!(
+            "Airlock: unknown agent {:?} (use claude-code, cursor, codex or gemini), so this action is blocked.",
             args.agent
-        ))
-    })?;
+        );
+        return Ok(2);
+    };
+    arm_deadline(agent);
     let mut input = String::new();
     let read = std::io::stdin().take(MAX_INPUT + 1).read_to_string(&mut input);
     let verdict = match read {
@@ -55,16 +124,47 @@ pub fn run(config: Option<&Path>, args: HookArgs) -> Result<i32> {
         Ok(n) if n as u64 > MAX_INPUT => Err(anyhow!("the hook input is larger than 1 MiB")),
         Ok(_) => decide(config, &args, agent, &input),
     }
-    .unwrap_or_else(|e| Verdict::Deny {
-        reason: format!(
-            "Airlock could not check this action, so it is refused (Airlock fails closed): {e:#}. Ask the user to fix Airlock (is `airlock serve` running?); do not try to work around it."
-        ),
-    });
-    let out = render(agent, &verdict);
-    std::io::stdout().write_all(out.stdout.as_bytes())?;
-    std::io::stdout().flush()?;
-    if !out.stderr.is_empty() {
-        eprintln!("{}", out.stderr);
+    .unwrap_or_else(|e| refusal(&format!("{e:#}")));
+    match answer_once(agent, &verdict) {
+        Some(code) => Ok(code),
+        // The deadline answered first and is ending the process.
+        None => loop {
+            std::thread::park();
+        },
     }
-    Ok(out.exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(decision: &str, grant: bool) -> SubmitResponse {
+        SubmitResponse {
+            id: "x".into(),
+            decision: decision.into(),
+            risk: "write".into(),
+            summary: "s".into(),
+            reasons: vec![],
+            environments: vec![],
+            approvals_needed: 0,
+            approvals: 0,
+            snapshot: false,
+            message: "m".into(),
+            grant,
+        }
+    }
+
+    #[test]
+    fn only_a_grant_is_an_allow_the_rest_of_allows_defer() {
+        assert_eq!(verdict(&response("allow", false)), Verdict::Defer);
+        assert!(matches!(verdict(&response("allow", true)), Verdict::Grant { .. }));
+        assert!(matches!(verdict(&response("ask", false)), Verdict::Deny { .. }));
+        assert!(matches!(verdict(&response("deny", true)), Verdict::Deny { .. }));
+    }
+
+    #[test]
+    fn the_deadline_comes_before_the_agents_timeout() {
+        assert!(DEADLINE.as_secs() < airlock_hooks::HOOK_TIMEOUT_SECS);
+        assert!(DEADLINE.as_secs() > 120, "above the default hold wait");
+    }
 }
