@@ -235,6 +235,8 @@ fn remove_one(config: Option<&Path>, agent: Agent, scope: &Scope, places: &Place
             }
         }
     }
+    // The user's Codex settings may be the file that held the trust: read it again.
+    let existing = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = uninstall(agent, &existing).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     write_keeping_mode(&path, &text)?;
     println!("Removed Airlock's hook for {} from {}.", agent.name(), path.display());
