@@ -33,7 +33,10 @@ fn every_agents_hook_format_in_and_out() {
             let out = inst.hook(&name, &agent, &v["input"]);
             let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
             let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            // No output, exit 0: Airlock allows and defers to the agent's own permission rules.
+            let deferred = stdout.trim().is_empty() && out.status.code() == Some(0);
             let got = match name.as_str() {
+                _ if deferred && name != "cursor" => "allow".to_owned(),
                 "claude-code" => {
                     let o: Value = serde_json::from_str(&stdout).unwrap();
                     assert_eq!(o["hookSpecificOutput"]["hookEventName"], "PreToolUse");
@@ -46,20 +49,16 @@ fn every_agents_hook_format_in_and_out() {
                 }
                 "cursor" => {
                     let o: Value = serde_json::from_str(&stdout).unwrap();
-                    assert!(o["agent_message"].is_string() && o["user_message"].is_string());
+                    if o["permission"] == "deny" {
+                        assert!(o["agent_message"].is_string() && o["user_message"].is_string());
+                    }
                     o["permission"].as_str().unwrap().to_owned()
                 }
-                "codex" => match out.status.code() {
-                    Some(0) => {
-                        assert_eq!(stdout.trim(), "{}");
-                        "allow".into()
-                    }
-                    Some(2) => {
-                        assert!(stderr.contains("Airlock"), "{stderr}");
-                        "deny".into()
-                    }
-                    other => panic!("codex hook exited {other:?}"),
-                },
+                "codex" => {
+                    assert_eq!(out.status.code(), Some(2), "{stdout}");
+                    assert!(stderr.contains("Airlock"), "{stderr}");
+                    "deny".into()
+                }
                 "gemini" => {
                     let o: Value = serde_json::from_str(&stdout).unwrap();
                     if o["decision"] == "deny" {
@@ -580,4 +579,188 @@ fn a_failed_snapshot_keeps_the_approved_action_from_running() {
         reason.contains("snapshot") && reason.contains("AIRLOCK_TEST_SECRET_THAT_IS_NOT_SET"),
         "{reason}"
     );
+}
+
+/// `airlock` run as the agent's user: `home` is its HOME (and the agents' settings in it),
+/// `codex_home` its CODEX_HOME, PATH without any agent CLI unless `path` says otherwise.
+fn as_user(inst: &Instance, home: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let empty = home.join("empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--config")
+        .arg(&inst.config)
+        .env("HOME", home)
+        .env("CODEX_HOME", home.join("codex-home"))
+        .env("PATH", format!("{}:/usr/bin:/bin", empty.display()))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn codex_install_follows_codex_home_records_hook_trust_and_says_when_a_project_is_inert() {
+    let inst = Instance::new("codex-install", "");
+    let home = inst.dir.join("home");
+    let project = inst.dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let config = home.join("codex-home/config.toml");
+
+    let (ok, said) = as_user(&inst, &home, &["install", "codex", "--user"]);
+    assert!(ok && said.contains("Installed:"), "{said}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("hook codex") && text.contains("trusted_hash = \"sha256:"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{}:pre_tool_use:0:0", config.display())),
+        "{text}"
+    );
+    assert!(!home.join(".codex").exists(), "CODEX_HOME was ignored");
+
+    let (ok, said) = as_user(
+        &inst,
+        &home,
+        &["install", "codex", "--project", &project.display().to_string()],
+    );
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("NOT ACTIVE YET")
+            && said.contains("until the project is trusted")
+            && said.contains("airlock install codex --user"),
+        "{said}"
+    );
+
+    let (ok, said) = as_user(&inst, &home, &["uninstall", "codex", "--user"]);
+    assert!(ok, "{said}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        !text.contains("hook codex") && !text.contains(&format!("{}:pre_tool_use", config.display())),
+        "{text}"
+    );
+}
+
+#[test]
+fn gemini_project_install_in_an_untrusted_folder_says_it_is_inert() {
+    let inst = Instance::new("gemini-inert", "");
+    let home = inst.dir.join("home");
+    let project = inst.dir.join("project");
+    std::fs::create_dir_all(project.join(".gemini")).unwrap();
+    let original = "{\n  // the user's note\n  \"model\": {\"name\": \"gemini-pro\"}\n}\n";
+    std::fs::write(project.join(".gemini/settings.json"), original).unwrap();
+    let p = project.display().to_string();
+    let (ok, said) = as_user(&inst, &home, &["install", "gemini", "--project", &p]);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("NOT ACTIVE YET")
+            && said.contains("trusted folder")
+            && said.contains("airlock install gemini --user"),
+        "{said}"
+    );
+    let installed = std::fs::read_to_string(project.join(".gemini/settings.json")).unwrap();
+    assert!(
+        installed.contains("// the user's note") && installed.contains("hook gemini"),
+        "{installed}"
+    );
+    assert!(as_user(&inst, &home, &["uninstall", "gemini", "--project", &p]).0);
+    assert_eq!(
+        std::fs::read_to_string(project.join(".gemini/settings.json")).unwrap(),
+        original
+    );
+}
+
+#[test]
+fn install_all_installs_into_every_agent_found_once_and_doctor_checks_them() {
+    let inst = Instance::new("install-all", "");
+    let home = inst.dir.join("home");
+    std::fs::create_dir_all(home.join(".claude")).unwrap();
+    std::fs::create_dir_all(home.join(".gemini")).unwrap();
+    for _ in 0..2 {
+        let (ok, said) = as_user(&inst, &home, &["install", "--all", "--user"]);
+        assert!(ok, "{said}");
+        assert!(
+            said.contains("No codex on this machine") && said.contains("No cursor on this machine"),
+            "{said}"
+        );
+    }
+    let claude: Value =
+        serde_json::from_str(&std::fs::read_to_string(home.join(".claude/settings.json")).unwrap()).unwrap();
+    assert_eq!(claude["hooks"]["PreToolUse"].as_array().unwrap().len(), 1, "{claude}");
+    let gemini = std::fs::read_to_string(home.join(".gemini/settings.json")).unwrap();
+    assert_eq!(gemini.matches("hook gemini").count(), 1, "{gemini}");
+    assert!(!home.join("codex-home").exists() && !home.join(".cursor").exists());
+
+    // A hand-weakened Gemini hook (timeout below the hold wait) is reported, with the fix.
+    std::fs::write(home.join(".gemini/settings.json"), gemini.replace("300000", "5000")).unwrap();
+    let (_, said) = as_user(
+        &inst,
+        &home,
+        &["doctor", "--json", "--project", &inst.dir.display().to_string()],
+    );
+    let json_line = said
+        .lines()
+        .find(|l| l.starts_with('['))
+        .unwrap_or_else(|| panic!("{said}"));
+    let checks: Vec<Value> = serde_json::from_str(json_line).unwrap();
+    let check = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {said}"))
+            .clone()
+    };
+    assert_eq!(check("claude-code")["ok"], true, "{said}");
+    assert!(
+        check("codex")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not on this machine"),
+        "{said}"
+    );
+    assert_eq!(check("codex")["ok"], true);
+    let g = check("gemini");
+    assert_eq!(g["ok"], false, "{said}");
+    assert!(g["detail"].as_str().unwrap().contains("timeout"), "{said}");
+}
+
+/// A closed pipe ends a command quietly (SIGPIPE), never with a panic.
+#[test]
+fn closed_pipes_end_commands_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut inst = Instance::new("pipes", "");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    for i in 0..5 {
+        inst.claude(&agent, &format!("ls {i}"), &inst.staging());
+    }
+    for args in [&["log"][..], &["snapshots"], &["log", "--json"]] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&inst.config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc_sigpipe()),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
+
+fn libc_sigpipe() -> i32 {
+    13
 }

@@ -74,6 +74,12 @@ impl Demo {
             &["hook", "claude-code", "--token-file", &token.display().to_string()],
             Some(&payload.to_string()),
         )?;
+        // No output at all is Airlock's plain allow: Claude Code's own permission rules decide.
+        let out = if out.trim().is_empty() {
+            json!({"hookSpecificOutput": {"permissionDecision": "allow", "permissionDecisionReason": "Allowed by Airlock (Claude Code's own permission rules still apply)."}}).to_string()
+        } else {
+            out
+        };
         let v: Value = serde_json::from_str(&out)
             .map_err(|e| anyhow!("the hook printed something that is not JSON ({e}): {out}"))?;
         let decision = v["hookSpecificOutput"]["permissionDecision"]
