@@ -26,3 +26,26 @@ if ! python3 -c "import psycopg" 2>/dev/null; then
   echo "== installing psycopg (pip)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "psycopg[binary]==3.3.9"
 fi
+
+# The real agent CLIs, at the versions the end-to-end hook tests pin (crates/cli/tests/agents.rs),
+# cached between runs outside the repository. A cache that already holds them costs one `node`
+# call per package.
+agent_node="${AIRLOCK_TEST_NODE:-$HOME/.cache/airlock-tests/node}"
+agent_pkgs=(@anthropic-ai/claude-code@2.1.332 @openai/codex@0.171.0 @google/gemini-cli@0.61.0)
+agent_missing=()
+for spec in "${agent_pkgs[@]}"; do
+  name="${spec%@*}" version="${spec##*@}"
+  have=$(node -p "require('$agent_node/node_modules/$name/package.json').version" 2>/dev/null || true)
+  [ "$have" = "$version" ] || agent_missing+=("$spec")
+done
+if [ ${#agent_missing[@]} -gt 0 ]; then
+  if ! command -v npm >/dev/null; then
+    echo "== installing nodejs and npm (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "== installing ${agent_missing[*]} (npm, into $agent_node)"
+  mkdir -p "$agent_node"
+  npm install --prefix "$agent_node" --save-exact --no-audit --no-fund --loglevel=error "${agent_pkgs[@]}" >/dev/null
+fi
