@@ -764,3 +764,38 @@ fn closed_pipes_end_commands_quietly() {
 fn libc_sigpipe() -> i32 {
     13
 }
+
+/// A server that takes the call and never answers is a refusal, given before the agent's own
+/// hook timeout (an agent that times a hook out lets the action through).
+#[test]
+fn a_server_that_never_answers_is_a_refusal_in_time() {
+    let inst = Instance::new("silent", "");
+    let agent = inst.token("codex", &[]);
+    let socket = inst.dir.join("airlock/airlock.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let held = std::thread::spawn(move || listener.accept().map(|(conn, _)| conn));
+    let payload =
+        json!({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "ls"}, "cwd": "/"});
+    let start = Instant::now();
+    let out = Command::new(BIN)
+        .args(["hook", "codex", "--token-file"])
+        .arg(&agent)
+        .arg("--config")
+        .arg(&inst.config)
+        .env("AIRLOCK_HOOK_DEADLINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(payload.to_string().as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("refused (Airlock fails closed)"), "{stderr}");
+    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+    drop(held);
+}
