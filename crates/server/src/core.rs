@@ -86,6 +86,22 @@ impl Airlock {
         if let Some(p) = config.policy_path() {
             airlock_paths.push(p);
         }
+        // A system install, and the agents' system-wide settings where a managed hook lives: an
+        // agent that changes them switches Airlock off, whichever instance judges it.
+        use airlock_config::SystemPaths;
+        for p in [
+            SystemPaths::BINARY,
+            SystemPaths::CONFIG_DIR,
+            SystemPaths::DATA,
+            SystemPaths::RUN,
+            SystemPaths::UNIT,
+            "/etc/claude-code",
+            "/etc/codex",
+            "/etc/gemini-cli",
+            "/etc/cursor",
+        ] {
+            airlock_paths.push(PathBuf::from(p));
+        }
         Ok(Airlock {
             config,
             policy,
