@@ -51,7 +51,8 @@ fn raw(inst: &Instance, request: &[u8]) -> std::io::Result<String> {
 }
 
 fn alive(inst: &Instance) -> bool {
-    raw(inst, b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").is_ok_and(|r| r.contains("\"ok\":true"))
+    raw(inst, b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .is_ok_and(|r| r.contains("\"ok\":true"))
 }
 
 #[test]
@@ -99,16 +100,36 @@ fn malformed_requests_get_errors_and_the_server_keeps_serving() {
         ("deeply nested JSON body", post(deep_json.as_bytes()), "400"),
         ("2 MiB body", post(&vec![b'x'; 2 * 1024 * 1024]), "413"),
         ("not JSON", post(b"\xff\xfe\x00garbage"), "400"),
-        ("unknown field", post(br#"{"kind":"shell","input":"ls","evil":1}"#), "400"),
+        (
+            "unknown field",
+            post(br#"{"kind":"shell","input":"ls","evil":1}"#),
+            "400",
+        ),
         ("unknown kind", post(br#"{"kind":"nuke","input":"ls"}"#), "400"),
-        ("deeply nested tool arguments", post(deep_tool.to_string().as_bytes()), "200"),
-        ("HTTP garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec(), ""),
-        ("a header bomb", format!("GET /v1/health HTTP/1.1\r\n{}\r\n\r\n", "X-A: b\r\n".repeat(100_000)).into_bytes(), ""),
+        (
+            "deeply nested tool arguments",
+            post(deep_tool.to_string().as_bytes()),
+            "200",
+        ),
+        (
+            "HTTP garbage",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec(),
+            "",
+        ),
+        (
+            "a header bomb",
+            format!("GET /v1/health HTTP/1.1\r\n{}\r\n\r\n", "X-A: b\r\n".repeat(100_000)).into_bytes(),
+            "",
+        ),
     ];
     for (name, request, status) in cases {
         let answer = raw(&inst, &request).unwrap_or_default();
         if !status.is_empty() {
-            assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{name}: {}", answer.chars().take(200).collect::<String>());
+            assert!(
+                answer.starts_with(&format!("HTTP/1.1 {status}")),
+                "{name}: {}",
+                answer.chars().take(200).collect::<String>()
+            );
         }
         if status == "200" {
             let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
@@ -138,7 +159,11 @@ fn malformed_requests_get_errors_and_the_server_keeps_serving() {
         .collect();
     for h in handles {
         let out = h.join().unwrap();
-        assert!(out.starts_with("HTTP/1.1 200"), "{}", out.chars().take(200).collect::<String>());
+        assert!(
+            out.starts_with("HTTP/1.1 200"),
+            "{}",
+            out.chars().take(200).collect::<String>()
+        );
         assert!(!out.contains("\"decision\":\"allow\""));
     }
     assert!(alive(&inst));

@@ -28,6 +28,7 @@ pub struct Airlock {
     vault: VaultSlot,
     /// The SCRAM salt once read: it never changes after it is first stored.
     scram_salt: std::sync::OnceLock<Vec<u8>>,
+    events: crate::events::Events,
 }
 
 fn risk_rank(r: &str) -> u8 {
@@ -110,6 +111,7 @@ impl Airlock {
             airlock_paths,
             vault,
             scram_salt: std::sync::OnceLock::new(),
+            events: crate::events::Events::new(),
         })
     }
 
@@ -167,12 +169,26 @@ impl Airlock {
         action_id: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<AuditEntry, ApiError> {
-        Ok(self.store.append_audit(NewAudit {
+        let entry = self.store.append_audit(NewAudit {
             at: now(),
             kind: kind.into(),
             action_id: action_id.map(str::to_owned),
             detail,
-        })?)
+        })?;
+        if let Some(id) = &entry.action_id {
+            self.events.send(crate::events::ActionEvent {
+                kind: entry.kind.clone(),
+                action_id: id.clone(),
+                seq: entry.seq,
+                at: entry.at,
+            });
+        }
+        Ok(entry)
+    }
+
+    /// Every event about actions from now on (see [`ActionEvent`](crate::ActionEvent)).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::ActionEvent> {
+        self.events.subscribe()
     }
 
     /// Issues a token; returns it (shown once) and its record.
