@@ -53,6 +53,10 @@ pub struct ServerConfig {
     /// How often the service seals the audit chain's head into the vault (at most 60 s).
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: String,
+    /// How long a held hook call waits for a human's decision before it answers "held" (at most
+    /// 240 s; `airlock install` sets each agent's hook timeout above it).
+    #[serde(default = "default_hold_wait")]
+    pub hold_wait: String,
 }
 
 /// Whether the instance is a security boundary (see [`ServerConfig::mode`]).
@@ -69,6 +73,9 @@ fn default_service_user() -> String {
 }
 fn default_checkpoint_every() -> String {
     "60s".to_owned()
+}
+fn default_hold_wait() -> String {
+    "120s".to_owned()
 }
 
 fn default_listen() -> String {
@@ -97,6 +104,7 @@ impl Default for ServerConfig {
             admins: Vec::new(),
             user: default_service_user(),
             checkpoint_every: default_checkpoint_every(),
+            hold_wait: default_hold_wait(),
         }
     }
 }
@@ -395,7 +403,17 @@ pub struct Config {
     pub hold_ttl: Duration,
     pub retention: Duration,
     pub checkpoint_every: Duration,
+    pub hold_wait: Duration,
 }
+
+/// The longest a held hook call may wait for a decision: hooks give up on the server after
+/// [`HOOK_DEADLINE`], and agents' hook timeouts (set by `airlock install`) are above that.
+pub const MAX_HOLD_WAIT: Duration = Duration::from_secs(240);
+/// How long a hook waits for the server's answer before it refuses (it must answer before the
+/// agent's own hook timeout, or the agent would let the action through).
+pub const HOOK_DEADLINE: Duration = Duration::from_secs(270);
+/// The timeout `airlock install` writes into each agent's hook settings.
+pub const AGENT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Whether `host:port` names a loopback address.
 fn is_loopback(listen: &str) -> bool {
@@ -434,6 +452,13 @@ impl Config {
             parse_duration(&file.server.checkpoint_every).map_err(|e| format!("server.checkpoint_every: {e}"))?;
         if checkpoint_every.is_zero() || checkpoint_every > Duration::from_secs(60) {
             return Err("server.checkpoint_every: between 1s and 60s (a truncation of the audit log is detected back to the last checkpoint)".into());
+        }
+        let hold_wait = parse_duration(&file.server.hold_wait).map_err(|e| format!("server.hold_wait: {e}"))?;
+        if hold_wait > MAX_HOLD_WAIT {
+            return Err(format!(
+                "server.hold_wait: at most {}s (agents' hook timeouts must stay above it)",
+                MAX_HOLD_WAIT.as_secs()
+            ));
         }
         if file.server.mode == Mode::Service {
             check_service(&file)?;
@@ -515,6 +540,7 @@ impl Config {
             hold_ttl,
             retention,
             checkpoint_every,
+            hold_wait,
         })
     }
 

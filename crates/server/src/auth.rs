@@ -27,6 +27,9 @@ pub struct Caller {
     pub token: Option<TokenRecord>,
     /// The unix peer, from the kernel (unix socket only).
     pub peer: Option<Peer>,
+    /// An operator the approval page proved with a passkey (set in-process by the page's session
+    /// layer after a WebAuthn assertion; never taken from a request).
+    pub passkey_operator: Option<String>,
 }
 
 impl Caller {
@@ -35,6 +38,7 @@ impl Caller {
         Caller {
             token: Some(token),
             peer: None,
+            passkey_operator: None,
         }
     }
 }
@@ -71,7 +75,11 @@ impl Airlock {
                 "missing Authorization: Bearer <token> (set AIRLOCK_TOKEN or --token-file)".into(),
             ));
         }
-        Ok(Caller { token, peer })
+        Ok(Caller {
+            token,
+            peer,
+            passkey_operator: None,
+        })
     }
 
     /// Whether the caller administers this instance.
@@ -123,10 +131,17 @@ impl Airlock {
             .peer
             .as_ref()
             .ok_or_else(|| ApiError::Unauthorized("an action needs a token or Airlock's socket".into()))?;
-        let name = claimed.filter(|n| !n.trim().is_empty()).unwrap_or("agent").trim();
-        if name.len() > 64 || name.chars().any(char::is_control) {
+        let name = claimed.filter(|n| !n.trim().is_empty()).unwrap_or("agent");
+        self.agent_named(name, Some(peer.uid))
+    }
+
+    /// An agent without a token of its own: its name, the environments its `[[agent]]` entry gives,
+    /// and the unix user it runs as (when known).
+    pub fn agent_named(&self, name: &str, uid: Option<u32>) -> Result<TokenRecord, ApiError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
             return Err(ApiError::BadRequest(
-                "an agent name is at most 64 printable characters".into(),
+                "an agent name is 1 to 64 printable characters".into(),
             ));
         }
         let environments = self
@@ -137,7 +152,13 @@ impl Airlock {
             .map(|a| a.environments.clone())
             .unwrap_or_default();
         Ok(TokenRecord {
-            id: format!("unix:{}", peer.label()),
+            id: match uid {
+                Some(u) => format!(
+                    "unix:{}",
+                    crate::peer::user_name(u).unwrap_or_else(|| format!("uid {u}"))
+                ),
+                None => "explain".into(),
+            },
             hash: String::new(),
             agent: name.to_owned(),
             operator: false,
@@ -147,7 +168,7 @@ impl Airlock {
             expires_at: None,
             revoked_at: None,
             scram: None,
-            unix_uid: Some(peer.uid),
+            unix_uid: uid,
         })
     }
 
@@ -283,6 +304,15 @@ impl Airlock {
                 name: t.agent.clone(),
                 proof: format!("token:{}", t.id),
             }
+        } else if let Some(name) = &caller.passkey_operator {
+            let op = self
+                .store
+                .operator(name)?
+                .ok_or_else(|| ApiError::Forbidden(format!("operator {name} was removed")))?;
+            Approver {
+                name: op.name,
+                proof: "passkey".into(),
+            }
         } else if let Some(proof) = totp {
             self.operator_by_totp(proof)?
         } else if let Some(a) = self.operator_by_peer(caller)? {
@@ -296,6 +326,7 @@ impl Airlock {
         let same_token = caller.token.as_ref().is_some_and(|t| t.id == action.token_id);
         let same_user = self.config.is_service()
             && totp.is_none()
+            && caller.passkey_operator.is_none()
             && caller.peer.as_ref().is_some_and(|p| Some(p.uid) == action.peer_uid);
         if same_token || same_user || who.name == action.agent {
             return Err(ApiError::Forbidden(format!(

@@ -28,6 +28,7 @@ pub struct Airlock {
     vault: VaultSlot,
     /// The SCRAM salt once read: it never changes after it is first stored.
     scram_salt: std::sync::OnceLock<Vec<u8>>,
+    events: crate::events::Events,
 }
 
 fn risk_rank(r: &str) -> u8 {
@@ -86,6 +87,22 @@ impl Airlock {
         if let Some(p) = config.policy_path() {
             airlock_paths.push(p);
         }
+        // A system install, and the agents' system-wide settings where a managed hook lives: an
+        // agent that changes them switches Airlock off, whichever instance judges it.
+        use airlock_config::SystemPaths;
+        for p in [
+            SystemPaths::BINARY,
+            SystemPaths::CONFIG_DIR,
+            SystemPaths::DATA,
+            SystemPaths::RUN,
+            SystemPaths::UNIT,
+            "/etc/claude-code",
+            "/etc/codex",
+            "/etc/gemini-cli",
+            "/etc/cursor",
+        ] {
+            airlock_paths.push(PathBuf::from(p));
+        }
         Ok(Airlock {
             config,
             policy,
@@ -94,6 +111,7 @@ impl Airlock {
             airlock_paths,
             vault,
             scram_salt: std::sync::OnceLock::new(),
+            events: crate::events::Events::new(),
         })
     }
 
@@ -151,12 +169,26 @@ impl Airlock {
         action_id: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<AuditEntry, ApiError> {
-        Ok(self.store.append_audit(NewAudit {
+        let entry = self.store.append_audit(NewAudit {
             at: now(),
             kind: kind.into(),
             action_id: action_id.map(str::to_owned),
             detail,
-        })?)
+        })?;
+        if let Some(id) = &entry.action_id {
+            self.events.send(crate::events::ActionEvent {
+                kind: entry.kind.clone(),
+                action_id: id.clone(),
+                seq: entry.seq,
+                at: entry.at,
+            });
+        }
+        Ok(entry)
+    }
+
+    /// Every event about actions from now on (see [`ActionEvent`](crate::ActionEvent)).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::ActionEvent> {
+        self.events.subscribe()
     }
 
     /// Issues a token; returns it (shown once) and its record.

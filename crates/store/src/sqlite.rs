@@ -80,6 +80,20 @@ const MIGRATIONS: &[&str] = &[
         removed_at INTEGER
      );
      CREATE TABLE agent_users (uid INTEGER PRIMARY KEY, name TEXT NOT NULL, first_seen INTEGER NOT NULL);",
+    // 5: standing grants: an approver lets one action through for one agent in one project for a while
+    "CREATE TABLE grants (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        match_digest TEXT NOT NULL,
+        project TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        granted_by TEXT NOT NULL,
+        source_action TEXT,
+        created_at INTEGER NOT NULL,
+        until INTEGER NOT NULL,
+        revoked_at INTEGER
+     );
+     CREATE INDEX grants_match ON grants (match_digest, agent);",
 ];
 
 /// SQLite-backed state.

@@ -266,15 +266,7 @@ async fn explain(State(app): State<App>, call: Call, body: Bytes) -> Response {
         req.resource = None;
         let agent = if a.is_admin(&c) {
             // Administrators may ask on behalf of any agent name.
-            let mut probe = a.agent_of(
-                &Caller {
-                    token: None,
-                    peer: c.peer.clone().or(Some(Peer::new(0, 0, None))),
-                },
-                req.agent.as_deref(),
-            )?;
-            probe.id = "explain".into();
-            probe
+            a.agent_named(req.agent.as_deref().unwrap_or("agent"), None)?
         } else {
             a.agent_of(&c, req.agent.as_deref())?
         };
