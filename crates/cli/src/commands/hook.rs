@@ -26,9 +26,9 @@ use crate::context::{api, instance};
 const MAX_INPUT: u64 = 1024 * 1024;
 
 /// When the hook gives up and refuses: below every agent's hook timeout as `airlock install`
-/// writes it (`HOOK_TIMEOUT_SECS`, 300 s), above the server's hold wait (120 s by default), during
-/// which a held action waits for a human.
-const DEADLINE: Duration = Duration::from_secs(airlock_hooks::HOOK_TIMEOUT_SECS - 30);
+/// writes it (`HOOK_TIMEOUT_SECS`, 300 s), above the server's longest hold wait, during which a
+/// held action waits for a human.
+const DEADLINE: Duration = airlock_config::HOOK_DEADLINE;
 
 /// The deadline, or a shorter one from `AIRLOCK_HOOK_DEADLINE` (seconds; for tests). Never a
 /// longer one: past the agent's own timeout the agent would let the action through.
@@ -173,7 +173,11 @@ mod tests {
 
     #[test]
     fn the_deadline_comes_before_the_agents_timeout() {
+        assert_eq!(
+            airlock_config::AGENT_HOOK_TIMEOUT.as_secs(),
+            airlock_hooks::HOOK_TIMEOUT_SECS
+        );
         assert!(DEADLINE.as_secs() < airlock_hooks::HOOK_TIMEOUT_SECS);
-        assert!(DEADLINE.as_secs() > 120, "above the default hold wait");
+        assert!(DEADLINE > airlock_config::MAX_HOLD_WAIT, "above the longest hold wait");
     }
 }
