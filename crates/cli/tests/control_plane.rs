@@ -716,7 +716,13 @@ fn install_all_installs_into_every_agent_found_once_and_doctor_checks_them() {
             .unwrap_or_else(|| panic!("{name}: {said}"))
             .clone()
     };
-    assert_eq!(check("claude-code")["ok"], true, "{said}");
+    // On a machine with a service install (the boundary tests make one), a hook that runs any
+    // binary but the root-owned one is reported; otherwise Claude Code's hook is in order.
+    let claude = check("claude-code");
+    assert!(
+        claude["ok"] == true || claude["detail"].as_str().unwrap().contains("root-owned"),
+        "{said}"
+    );
     assert!(
         check("codex")["detail"]
             .as_str()
