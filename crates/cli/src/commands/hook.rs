@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::time::Duration;
 
 use airlock_hooks::{parse_input, render, Agent, Verdict};
 use airlock_server::{SubmitRequest, SubmitResponse};
@@ -20,13 +19,16 @@ fn decide(config: Option<&Path>, args: &HookArgs, agent: Agent, input: &str) -> 
     let call = parse_input(agent, input).map_err(|e| anyhow!("{e}"))?;
     // A system install is the only server a hook trusts (unless its own command line names
     // another instance with --config): its socket, its peer checked to be the service user.
-    let client = api(&instance(config)?, &args.auth)?.with_timeout(Duration::from_secs(10));
+    // The server may keep the call while humans decide (`[server] hold_wait`); the hook still
+    // answers before the agent's own hook timeout, which `airlock install` sets above this.
+    let client = api(&instance(config)?, &args.auth)?.with_timeout(airlock_config::HOOK_DEADLINE);
     let req = SubmitRequest {
         kind: call.kind,
         input: call.input,
         cwd: call.cwd,
         source: format!("hook:{}", agent.name()),
         agent: Some(agent.name().to_owned()),
+        wait: true,
         ..SubmitRequest::default()
     };
     let answer: SubmitResponse = client
