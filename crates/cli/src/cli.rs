@@ -76,6 +76,24 @@ pub enum Command {
     /// Enroll the people who approve (administrators).
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Standing grants: list them, or end one now.
+    Grants(GrantsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GrantsArgs {
+    #[command(subcommand)]
+    pub command: Option<GrantsCommand>,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantsCommand {
+    /// End a grant now.
+    Revoke { id: String },
 }
 
 /// `airlock setup`. As root, and idempotent (running it again changes only what differs):
@@ -351,6 +369,10 @@ pub struct DecideArgs {
     /// The operator you are (with --totp; default: your unix user name).
     #[arg(long = "as", value_name = "OPERATOR")]
     pub operator: Option<String>,
+    /// Approve: also let this same action through for this agent in this project for this long
+    /// (8h, 1d; at most 7d) — a standing grant, made when every approval asks for one.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub grant_for: Option<String>,
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

@@ -46,6 +46,7 @@ fn main() {
         cli::Command::Doctor(args) => commands::doctor::run(args),
         cli::Command::Secret(cmd) => commands::secret::run(config, cmd),
         cli::Command::Operator(cmd) => commands::operator::run(config, cmd),
+        cli::Command::Grants(args) => commands::approvals::grants(config, args),
     };
     std::process::exit(exit::code(result));
 }

@@ -149,10 +149,14 @@ impl Judge {
     /// The full decision: blocking (the state file, the database's catalog, perhaps a snapshot).
     pub fn decide(&self, caller: &Caller, sql: &str) -> Verdict {
         let measure = |ev: &Evaluation| Some(self.blast_radius(caller, sql, &ev.assessment));
-        let answer = match self
-            .airlock
-            .submit_with(&caller.token, Self::request(caller, sql), &measure)
-        {
+        let answer = match self.airlock.submit_with(
+            &caller.token,
+            Self::request(caller, sql),
+            &airlock_server::Probe {
+                blast_radius: &measure,
+                evidence: &|_| Vec::new(),
+            },
+        ) {
             Ok(a) => a,
             Err(e) => {
                 return Verdict::refuse(

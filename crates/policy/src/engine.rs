@@ -95,11 +95,17 @@ fn schema() -> Schema {
 impl Policy {
     /// Parses and validates policy text against the schema, annotations included.
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-        let set = PolicySet::from_str(text).map_err(|e| PolicyError::Parse(format!("{e:?}")))?;
+        let set = PolicySet::from_str(text).map_err(|e| {
+            let errors: Vec<String> = e.iter().map(|pe| crate::errors::sentence(text, pe)).collect();
+            PolicyError::Parse(errors.join("\n"))
+        })?;
         let schema = schema();
         let result = Validator::new(schema.clone()).validate(&set, ValidationMode::default());
         if !result.validation_passed() {
-            let errors: Vec<String> = result.validation_errors().map(|e| format!("  - {e}")).collect();
+            let errors: Vec<String> = result
+                .validation_errors()
+                .map(|e| format!("  - {}", crate::errors::sentence(text, e)))
+                .collect();
             return Err(PolicyError::Invalid(errors.join("\n")));
         }
         for p in set.policies() {
@@ -113,6 +119,14 @@ impl Policy {
                         value: v.to_owned(),
                     });
                 }
+            }
+            if p.annotation("exception").is_some_and(|v| v.trim().is_empty()) {
+                return Err(PolicyError::Annotation {
+                    policy: name,
+                    annotation: "@exception",
+                    expected: "a sentence saying why the exception holds",
+                    value: String::new(),
+                });
             }
             if let Some(v) = p.annotation("snapshot") {
                 if v != "required" && v != "none" {
@@ -253,15 +267,39 @@ impl Policy {
                 reasons: vec![reason],
             });
         }
+        // A satisfied `@exception` permit is a written exception to the default holds: its own
+        // annotations decide (forbids still win: Cedar denied above). Without one, the strictest
+        // annotations of all satisfied permits decide.
+        let satisfied: Vec<_> = response.diagnostics().reason().collect();
+        let exceptions: Vec<_> = satisfied
+            .iter()
+            .filter(|id| self.set.annotation(id, "exception").is_some())
+            .copied()
+            .collect();
+        let deciding = if exceptions.is_empty() { &satisfied } else { &exceptions };
         let mut approvals = 0u32;
         let mut snapshot = false;
-        for id in response.diagnostics().reason() {
+        for id in deciding {
             if let Some(n) = self.set.annotation(id, "approvals").and_then(|v| v.parse::<u32>().ok()) {
                 approvals = approvals.max(n);
             }
             snapshot |= self.set.annotation(id, "snapshot") == Some("required");
         }
-        let (outcome, reason) = if approvals == 0 {
+        let why: Vec<String> = exceptions
+            .iter()
+            .map(|id| {
+                format!(
+                    "exception {} ({})",
+                    self.set
+                        .annotation(id, "id")
+                        .map_or_else(|| id.to_string(), str::to_owned),
+                    self.set.annotation(id, "exception").unwrap_or_default()
+                )
+            })
+            .collect();
+        let (outcome, reason) = if !why.is_empty() && approvals == 0 {
+            (Outcome::Allow, format!("allowed by {} on {on}", why.join(", ")))
+        } else if approvals == 0 {
             (Outcome::Allow, format!("allowed by {} on {on}", ids.join(", ")))
         } else {
             (
@@ -308,6 +346,39 @@ mod tests {
         let memo = Policy::default_policy();
         let first = memo.decide(&agent(), Risk::Destructive, &t, &details("a"));
         assert_eq!(memo.decide(&agent(), Risk::Destructive, &t, &details("b")), first);
+    }
+
+    #[test]
+    fn an_exception_lifts_the_default_hold_but_never_a_forbid() {
+        let text = format!(
+            "{DEFAULT_POLICY}\n@id(\"clean-builds\")\n@exception(\"rebuilding is cheap\")\npermit (principal, action == Action::\"destroy\", resource)\nwhen {{ resource.environment == \"development\" && context.summary like \"cargo clean*\" }};"
+        );
+        let p = Policy::parse(&text).unwrap();
+        let details = |s: &str| ActionDetails {
+            kind: "shell".into(),
+            cwd: "/w".into(),
+            source: "t".into(),
+            summary: s.into(),
+        };
+        let dev = [target("development", "path")];
+        let d = p.decide(&agent(), Risk::Destructive, &dev, &details("cargo clean"));
+        assert_eq!(d.outcome, Outcome::Allow, "{d:?}");
+        assert!(d.reasons[0].contains("rebuilding is cheap"), "{d:?}");
+        assert!(!d.snapshot);
+        // Anything else stays held, and an exception cannot reach past a forbid.
+        assert_eq!(
+            p.decide(&agent(), Risk::Destructive, &dev, &details("rm -rf src"))
+                .outcome,
+            Outcome::Ask { approvals: 1 }
+        );
+        let own = [target("development", "airlock")];
+        assert_eq!(
+            p.decide(&agent(), Risk::Destructive, &own, &details("cargo clean"))
+                .outcome,
+            Outcome::Deny
+        );
+        let empty = format!("{DEFAULT_POLICY}\n@exception(\"\")\npermit (principal, action, resource);");
+        assert!(Policy::parse(&empty).is_err());
     }
 
     fn agent() -> Subject {

@@ -7,7 +7,10 @@
 //! requirement win.
 //!
 //! "Ask" is a permit carrying annotations: `@approvals("2")` (two distinct humans must approve) and
-//! `@snapshot("required")` (copy what the action touches into the vault first).
+//! `@snapshot("required")` (copy what the action touches into the vault first). A permit carrying
+//! `@exception("why")` is a written exception to those holds: when it is satisfied, its own
+//! annotations decide (none: allow), so a team can lift a default hold without editing the default
+//! rules — a `forbid` still wins. Errors read as sentences with the line and column they point at.
 //!
 //! ```
 //! use airlock_classify::Risk;
@@ -23,6 +26,7 @@
 
 mod decision;
 mod engine;
+mod errors;
 
 pub use decision::{Decision, Outcome};
 pub use engine::{ActionDetails, Policy, PolicyError, Subject, Target, DEFAULT_POLICY, SCHEMA};

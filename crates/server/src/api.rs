@@ -19,6 +19,9 @@ pub struct SubmitRequest {
     /// could name a milder resource than the one its command reaches.
     #[serde(skip)]
     pub resource: Option<String>,
+    /// Wait (up to `[server] hold_wait`) for the humans' decision when the action is held.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wait: bool,
     /// The agent, for a caller without a token on the socket (the hook names the agent it runs for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
@@ -75,6 +78,10 @@ pub struct ApproveRequest {
     /// An operator's authenticator code (service mode).
     #[serde(default)]
     pub totp: Option<TotpProof>,
+    /// Also let this same action through for this agent in this project for this long (a standing
+    /// grant; made when every approval that releases the action asks for one).
+    #[serde(default)]
+    pub grant_secs: Option<u64>,
 }
 
 /// An operator and the code their authenticator shows now.
@@ -167,6 +174,12 @@ pub struct ActionView {
     /// row counts and sizes, the planner's row estimate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blast_radius: Option<serde_json::Value>,
+    /// What the approval covers (paths with their inodes, scripts by content, SQL relations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::pipeline::Evidence>,
+    /// The approval this hold replaces because the action's targets changed, and what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<serde_json::Value>,
     pub created_at: i64,
     pub until: Option<i64>,
 }
@@ -181,4 +194,6 @@ pub struct Evaluation {
     pub scope: Option<String>,
     pub decision: airlock_policy::Decision,
     pub fingerprint: String,
+    /// The scripts the action runs, with the hash of what the classifier read.
+    pub scripts: Vec<crate::pipeline::ScriptRead>,
 }

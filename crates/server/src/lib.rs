@@ -16,6 +16,7 @@
 //! ```
 
 mod api;
+mod approvals;
 mod auth;
 mod backups;
 mod checkpoint;
@@ -27,8 +28,11 @@ mod http;
 mod ids;
 mod operators;
 mod peer;
+mod pipeline;
+mod policy_reload;
 mod secrets;
 mod snapshots;
+mod tokens;
 mod totp;
 mod vault_api;
 mod world;
@@ -47,6 +51,8 @@ pub use http::{serve, ServeHandle};
 pub use ids::now;
 pub use operators::{Enrollment, NewOperator, OperatorView};
 pub use peer::{current_uid, peer_of, user_by_name, user_by_uid, Peer, UnixUser};
+pub use pipeline::{Evidence, EvidenceItem, GrantView, Probe, ScriptRead};
+pub use policy_reload::PolicyStatus;
 pub use snapshots::{Plan, PlanItem, VaultSlot};
 pub use totp::{code_at as totp_code_at, otpauth_uri};
 pub use vault_api::BackupTaken;

@@ -64,10 +64,13 @@ fn is_sqlite(path: &Path) -> bool {
 }
 
 /// Plans the snapshots for an action's targets. Tables, schemas and databases are copied when they
-/// resolve to a configured `postgres` resource with a URL.
+/// resolve to a configured `postgres` resource with a URL; `relations`, when the caller resolved
+/// them (the Postgres gateway, under the session's `search_path`), name the tables exactly. A path
+/// is copied where it really leads, never as the link that points there.
 pub fn plan(
     assessment: &Assessment,
     resolved: &[airlock_config::Resolved],
+    relations: &[String],
     config: &Config,
     protected: &[PathBuf],
     cap: u64,
@@ -88,7 +91,12 @@ pub fn plan(
                 .map(|t| t.value.clone())
                 .collect::<Vec<_>>()
         };
-        let (tables, schemas) = (of(TargetKind::Table), of(TargetKind::Schema));
+        let tables = if relations.is_empty() {
+            of(TargetKind::Table)
+        } else {
+            relations.to_vec()
+        };
+        let schemas = of(TargetKind::Schema);
         plan.items.push(PlanItem {
             path: resource.name.clone(),
             kind: "postgres".into(),
@@ -105,7 +113,11 @@ pub fn plan(
         match t.kind {
             TargetKind::Path => {
                 let p = Path::new(&t.value);
+                // A link is not what the action destroys: its real path is a target of its own
+                // (see the resolve stage), and that is what gets copied.
+                let is_link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
                 if !p.is_absolute()
+                    || is_link
                     || std::fs::symlink_metadata(p).is_err()
                     || protected.iter().any(|a| p.starts_with(a) || a.starts_with(p))
                 {

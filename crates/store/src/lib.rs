@@ -29,7 +29,7 @@ mod token;
 pub use audit::{verify_chain, AuditEntry, AuditKey, ChainBreak, Checkpoint, NewAudit};
 pub use error::StoreError;
 pub use hex::{digest_parts, from_hex, to_hex};
-pub use records::{ActionRecord, ActionState, ApprovalRecord, OperatorRecord, TokenRecord};
+pub use records::{ActionRecord, ActionState, ApprovalRecord, GrantRecord, OperatorRecord, TokenRecord};
 pub use scram::{hmac_sha256, ScramVerifier, SCRAM_ITERATIONS};
 pub use sqlite::SqliteStore;
 pub use token::{generate_token, hash_token, token_id, TokenKind};
@@ -93,6 +93,13 @@ pub trait Store: Send + Sync {
     /// operator by its peer credentials.
     fn note_agent_user(&self, uid: u32, name: &str, at: i64) -> Result<(), StoreError>;
     fn agent_users(&self) -> Result<Vec<(u32, String)>, StoreError>;
+
+    fn insert_grant(&self, g: &GrantRecord) -> Result<(), StoreError>;
+    /// Every grant, newest first (live, lapsed and revoked).
+    fn grants(&self) -> Result<Vec<GrantRecord>, StoreError>;
+    /// The live grants for this agent and action digest at `at`.
+    fn live_grants(&self, agent: &str, match_digest: &str, at: i64) -> Result<Vec<GrantRecord>, StoreError>;
+    fn revoke_grant(&self, id: &str, at: i64) -> Result<bool, StoreError>;
     /// The audit chain in order, optionally only one action's entries.
     fn audit(&self, action_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError>;
 }

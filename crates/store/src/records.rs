@@ -138,3 +138,20 @@ pub struct ApprovalRecord {
     pub reason: Option<String>,
     pub at: i64,
 }
+
+/// A standing grant: one action (by its match digest), for one agent, in one project, until a time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    pub id: String,
+    pub agent: String,
+    /// Digest of the action's kind, text and resolved environments (see the server's grants).
+    pub match_digest: String,
+    /// The project directory (the action's cwd must be inside it).
+    pub project: String,
+    pub summary: String,
+    pub granted_by: String,
+    pub source_action: Option<String>,
+    pub created_at: i64,
+    pub until: i64,
+    pub revoked_at: Option<i64>,
+}

@@ -7,7 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::audit::{entry_hash, AuditKey, GENESIS};
 use crate::{
-    ActionRecord, ActionState, ApprovalRecord, AuditEntry, NewAudit, OperatorRecord, Store, StoreError, TokenRecord,
+    ActionRecord, ActionState, ApprovalRecord, AuditEntry, GrantRecord, NewAudit, OperatorRecord, Store, StoreError,
+    TokenRecord,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -182,6 +183,21 @@ fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         revoked_at: r.get("revoked_at")?,
         scram: r.get("scram")?,
         unix_uid: r.get("unix_uid")?,
+    })
+}
+
+fn grant_row(r: &Row<'_>) -> rusqlite::Result<GrantRecord> {
+    Ok(GrantRecord {
+        id: r.get("id")?,
+        agent: r.get("agent")?,
+        match_digest: r.get("match_digest")?,
+        project: r.get("project")?,
+        summary: r.get("summary")?,
+        granted_by: r.get("granted_by")?,
+        source_action: r.get("source_action")?,
+        created_at: r.get("created_at")?,
+        until: r.get("until")?,
+        revoked_at: r.get("revoked_at")?,
     })
 }
 
@@ -574,6 +590,41 @@ impl Store for SqliteStore {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    fn insert_grant(&self, g: &GrantRecord) -> Result<(), StoreError> {
+        self.db().execute(
+            "INSERT INTO grants (id, agent, match_digest, project, summary, granted_by, source_action, created_at, until, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![g.id, g.agent, g.match_digest, g.project, g.summary, g.granted_by, g.source_action, g.created_at, g.until, g.revoked_at],
+        )?;
+        Ok(())
+    }
+
+    fn grants(&self) -> Result<Vec<GrantRecord>, StoreError> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT * FROM grants ORDER BY created_at DESC, rowid DESC LIMIT 1000")?;
+        let rows = st.query_map([], grant_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn live_grants(&self, agent: &str, match_digest: &str, at: i64) -> Result<Vec<GrantRecord>, StoreError> {
+        let db = self.db();
+        let mut st = db.prepare(
+            "SELECT * FROM grants WHERE agent = ?1 AND match_digest = ?2 AND until > ?3 AND revoked_at IS NULL",
+        )?;
+        let rows = st
+            .query_map(params![agent, match_digest, at], grant_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn revoke_grant(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, at],
+        )?;
+        Ok(n == 1)
     }
 
     fn audit(&self, action_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {

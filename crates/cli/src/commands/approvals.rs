@@ -150,11 +150,20 @@ pub fn decide(config: Option<&Path>, args: DecideArgs, approve: bool) -> Result<
         }
         None => None,
     };
+    let grant_secs = match (&args.grant_for, approve) {
+        (Some(d), true) => Some(
+            airlock_config::parse_duration(d)
+                .map_err(|e| anyhow!("--for: {e}"))?
+                .as_secs(),
+        ),
+        (Some(_), false) => anyhow::bail!("--for goes with approve, not deny"),
+        (None, _) => None,
+    };
     let a: ActionView = c
         .call(
             "POST",
             &format!("/v1/actions/{}/{verb}", args.id),
-            Some(&json!({ "reason": args.reason, "without_snapshot": args.without_snapshot, "totp": totp })),
+            Some(&json!({ "reason": args.reason, "without_snapshot": args.without_snapshot, "totp": totp, "grant_secs": grant_secs })),
         )
         .map_err(|e| anyhow!("{e}"))?;
     if args.json {
@@ -175,5 +184,40 @@ pub fn decide(config: Option<&Path>, args: DecideArgs, approve: bool) -> Result<
         other => println!("Action {} is {other}.", a.id),
     }
     show(&a);
+    Ok(())
+}
+
+/// `airlock grants [revoke ID]`.
+pub fn grants(config: Option<&Path>, args: crate::cli::GrantsArgs) -> Result<()> {
+    let c = client(config, &args.auth)?;
+    if let Some(crate::cli::GrantsCommand::Revoke { id }) = &args.command {
+        let _: serde_json::Value = c
+            .call("POST", &format!("/v1/grants/{id}/revoke"), None)
+            .map_err(|e| anyhow!("{e}"))?;
+        println!("Ended grant {id}.");
+        return Ok(());
+    }
+    let list: Vec<airlock_server::GrantView> = c.call("GET", "/v1/grants", None).map_err(|e| anyhow!("{e}"))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&list)?);
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("No grants (`airlock approve ID --for 8h` makes one).");
+    }
+    for g in list {
+        let state = if g.live {
+            format!("live until {}", when(g.until))
+        } else if g.revoked_at.is_some() {
+            "revoked".into()
+        } else {
+            "lapsed".into()
+        };
+        println!(
+            "{}  {}  agent {} in {}  by {}",
+            g.id, state, g.agent, g.project, g.granted_by
+        );
+        println!("    {}", g.summary);
+    }
     Ok(())
 }

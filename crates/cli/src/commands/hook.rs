@@ -46,6 +46,8 @@ fn decide(config: Option<&Path>, args: &HookArgs, agent: Agent, input: &str) -> 
     let call = parse_input(agent, input).map_err(|e| anyhow!("{e}"))?;
     // A system install is the only server a hook trusts (unless its own command line names
     // another instance with --config): its socket, its peer checked to be the service user.
+    // The server may keep the call while humans decide (`[server] hold_wait`); the deadline
+    // still answers before the agent's own hook timeout.
     let client = api(&instance(config)?, &args.auth)?.with_timeout(deadline());
     let req = SubmitRequest {
         kind: call.kind,
@@ -53,6 +55,7 @@ fn decide(config: Option<&Path>, args: &HookArgs, agent: Agent, input: &str) -> 
         cwd: call.cwd,
         source: format!("hook:{}", agent.name()),
         agent: Some(agent.name().to_owned()),
+        wait: true,
         ..SubmitRequest::default()
     };
     let answer: SubmitResponse = client

@@ -40,6 +40,9 @@ pub fn run(config: Option<&std::path::Path>) -> Result<()> {
     let socket = cfg.socket_path();
     let listen = cfg.server.listen.clone();
     let airlock = Arc::new(airlock_server::Airlock::open(cfg).map_err(|e| anyhow!("{e}"))?);
+    if let Some(why) = airlock.policy_status().error {
+        anyhow::bail!("the policy cannot be used, so the server does not start: {why}");
+    }
     let tcp = (!listen.is_empty()).then_some(listen.as_str());
     let handle = airlock_server::serve(Arc::clone(&airlock), tcp, socket).map_err(|e| anyhow!(e))?;
     let _gateway = if airlock.config.postgres.listen.trim().is_empty() {
@@ -59,6 +62,14 @@ pub fn run(config: Option<&std::path::Path>) -> Result<()> {
             std::thread::sleep(std::time::Duration::from_secs(60));
         });
     }
+    // The policy file takes effect when it changes; a broken edit is refused and the old one stays.
+    let reloader = Arc::clone(&airlock);
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        if let Err(e) = reloader.reload_policy() {
+            eprintln!("airlock: cannot record a policy reload: {e}");
+        }
+    });
     // Seal the audit chain's head into the vault at least every checkpoint_every.
     let sealer = Arc::clone(&airlock);
     std::thread::spawn(move || loop {

@@ -15,12 +15,16 @@ pub struct Instance {
     pub dir: PathBuf,
     pub config: PathBuf,
     pub server: Option<Child>,
+    /// Whether dropping it removes the directory (false for a second handle from another thread).
+    owned: bool,
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owned {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -35,7 +39,14 @@ pub fn unique(name: &str) -> PathBuf {
 }
 
 impl Instance {
+    /// A new instance; `server_extra` goes into `[server]`. Held hook calls answer at once unless
+    /// `server_extra` sets `hold_wait` (tests of waiting do).
     pub fn new(name: &str, server_extra: &str) -> Instance {
+        let server_extra = if server_extra.contains("hold_wait") {
+            server_extra.to_owned()
+        } else {
+            format!("hold_wait = \"0s\"\n{server_extra}")
+        };
         let dir = unique(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("work/staging")).unwrap();
@@ -56,6 +67,17 @@ impl Instance {
             dir,
             config,
             server: None,
+            owned: true,
+        }
+    }
+
+    /// A second handle on an instance another handle owns (to act from another thread).
+    pub fn attach(dir: PathBuf, config: PathBuf) -> Instance {
+        Instance {
+            dir,
+            config,
+            server: None,
+            owned: false,
         }
     }
 

@@ -14,10 +14,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{PeerInfo, MAX_BODY};
-use crate::api::{ApproveRequest, IssuedToken, NewToken, SubmitRequest, TokenView};
+use crate::api::{ApproveRequest, IssuedToken, NewToken, SubmitRequest, SubmitResponse, TokenView};
 use crate::auth::Caller;
 use crate::operators::NewOperator;
 use crate::peer::Peer;
+use crate::pipeline::wait::{self, Settled};
 use crate::{Airlock, ApiError};
 
 type App = Arc<Airlock>;
@@ -66,25 +67,33 @@ fn parse<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("the request body is not the expected JSON: {e}")))
 }
 
-/// Identifies the caller and runs `f` on a blocking thread; a panic there is an error answer,
-/// never a dead server.
+/// Identifies the caller and runs `f` on a blocking thread (classification and the state are
+/// synchronous); a panic there is an error answer, never a dead server.
+async fn blocking<T, F>(app: App, call: Call, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Airlock, Caller) -> Result<T, ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let caller = app.identify(call.bearer.as_deref(), call.peer)?;
+        f(&app, caller)
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(ApiError::Internal(
+            "Airlock failed while handling this request; nothing was decided or changed by it".into(),
+        ))
+    })
+}
+
 async fn run<T, F>(app: App, call: Call, f: F) -> Response
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&Airlock, Caller) -> Result<T, ApiError> + Send + 'static,
 {
-    let done = tokio::task::spawn_blocking(move || {
-        let caller = app.identify(call.bearer.as_deref(), call.peer)?;
-        f(&app, caller)
-    })
-    .await;
-    match done {
-        Ok(Ok(v)) => Json(v).into_response(),
-        Ok(Err(e)) => e.into_response(),
-        Err(_) => ApiError::Internal(
-            "Airlock failed while handling this request; nothing was decided or changed by it".into(),
-        )
-        .into_response(),
+    match blocking(app, call, f).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -111,6 +120,9 @@ pub(super) fn router(airlock: App) -> Router {
         .route("/v1/vault/prune", post(prune_vault))
         .route("/v1/backups/run", post(run_backups))
         .route("/v1/actions/{id}/undone", post(record_undo))
+        .route("/v1/grants", get(grants))
+        .route("/v1/grants/{id}/revoke", post(revoke_grant))
+        .route("/v1/policy", get(policy_status))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(airlock)
@@ -141,15 +153,57 @@ async fn whoami(State(app): State<App>, call: Call) -> Response {
     .await
 }
 
+/// Submits an action; when it is held and the caller asked to wait, waits for the humans (up to
+/// `[server] hold_wait`) and answers with what they decided — allow after the snapshot, or the
+/// refusal — so that the agent's command simply pauses.
 async fn submit(State(app): State<App>, call: Call, body: Bytes) -> Response {
-    run(app, call, move |a, c| {
+    // Subscribed before the action is submitted: no decision can fall in between.
+    let mut events = app.subscribe();
+    let peer = call.peer.clone();
+    let bearer = call.bearer.clone();
+    let first = blocking(app.clone(), call, move |a, c| {
         let mut req: SubmitRequest = parse(&body)?;
         req.resource = None;
         req.peer = c.peer.clone();
         let agent = a.agent_of(&c, req.agent.as_deref())?;
-        a.submit(&agent, req)
+        let answer = a.submit(&agent, req.clone())?;
+        Ok((answer, agent, req))
     })
-    .await
+    .await;
+    let (answer, agent, req) = match first {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    if !req.wait || answer.decision != "ask" || app.config.hold_wait.is_zero() {
+        return Json(answer).into_response();
+    }
+    let limit = app.config.hold_wait;
+    match wait::settle(&app, &mut events, &answer.id, limit).await {
+        Settled::Released => {
+            let again = Call { bearer, peer };
+            match blocking(app.clone(), again, move |a, _| a.submit(&agent, req)).await {
+                Ok(v) => Json(v).into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
+        Settled::Refused(reason) => Json(refused(answer, reason)).into_response(),
+        Settled::Open => Json(still_held(answer, limit)).into_response(),
+    }
+}
+
+fn refused(mut answer: SubmitResponse, reason: Option<String>) -> SubmitResponse {
+    answer.decision = "deny".into();
+    answer.message = format!(
+        "A human refused this action (id {}){}. Do not try to reach the same result another way; tell the user what you wanted to do.",
+        answer.id,
+        reason.map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    answer
+}
+
+fn still_held(mut answer: SubmitResponse, waited: std::time::Duration) -> SubmitResponse {
+    answer.message = format!("No one decided within {} s. {}", waited.as_secs(), answer.message);
+    answer
 }
 
 async fn action(State(app): State<App>, call: Call, Path(id): Path<String>) -> Response {
@@ -319,4 +373,20 @@ async fn record_undo(State(app): State<App>, call: Call, Path(id): Path<String>,
         Ok(serde_json::json!({ "recorded": id }))
     })
     .await
+}
+
+async fn grants(State(app): State<App>, call: Call) -> Response {
+    run(app, call, |a, c| a.grants(&c)).await
+}
+
+async fn revoke_grant(State(app): State<App>, call: Call, Path(id): Path<String>) -> Response {
+    run(app, call, move |a, c| {
+        a.revoke_grant(&c, &id)?;
+        Ok(serde_json::json!({ "revoked": id }))
+    })
+    .await
+}
+
+async fn policy_status(State(app): State<App>, call: Call) -> Response {
+    run(app, call, |a, _| Ok(a.policy_status())).await
 }

@@ -249,6 +249,8 @@ listen = ""
 socket = "airlock.sock"
 state = "sqlite:state.db"
 policy = "policy.cedar"
+# The demo's human answers after the agent asked, so held calls answer at once.
+hold_wait = "0s"
 
 [[environment]]
 name = "production"
