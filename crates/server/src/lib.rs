@@ -45,7 +45,7 @@ pub use error::ApiError;
 pub use events::ActionEvent;
 pub use http::{serve, ServeHandle};
 pub use ids::now;
-pub use operators::{Enrollment, NewOperator, OperatorView};
+pub use operators::{Enrollment, NewOperator, OperatorView, PasskeyEnrollment};
 pub use peer::{current_uid, peer_of, user_by_name, user_by_uid, Peer, UnixUser};
 pub use snapshots::{Plan, PlanItem, VaultSlot};
 pub use totp::{code_at as totp_code_at, otpauth_uri};
