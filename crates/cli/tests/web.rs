@@ -165,8 +165,8 @@ fn hmac_hex(secret: &[u8], message: &[u8]) -> String {
 
 /// Sets the installed service up with the page, a webhook and (until hold-and-wait) no waiting.
 fn configure(port: u16, hook_url: &str) {
-    ok(&root(&["service", "stop"], None));
     ok(&root(&["secret", "set", "hook-key"], Some("test-webhook-signing-key")));
+    ok(&root(&["service", "stop"], None));
     let config = std::fs::read_to_string("/etc/airlock/airlock.toml").unwrap();
     let hold_wait = if HOLD_WAIT_MERGED { "30s" } else { "0s" };
     let config = config.replace(
@@ -386,7 +386,7 @@ fn operators_approve_on_the_page_with_passkeys() {
     assert!(done["text"].as_str().unwrap().contains("approved"), "{done}");
     let (decision, reason, _) = s.agent.claude(&prod_command, &s.agent.home);
     assert_eq!(decision, "allow", "{reason}");
-    assert!(!prod.exists());
+    // (In hook mode the agent runs the command itself once the hook allows it.)
     step("a production action took two operators", t);
 
     // Refusals: no session, a forged CSRF token, a POST from elsewhere, the agent's own unix user.
@@ -447,7 +447,7 @@ fn operators_approve_on_the_page_with_passkeys() {
     assert!(
         log.contains("operator.passkey_enrolled")
             && log.contains("web.signed_in")
-            && log.contains("\"proof\":\"passkey\"")
+            && log.replace(": ", ":").contains("\"proof\":\"passkey\"")
     );
     assert!(!log.contains(&code), "an enrollment code in the audit log");
 }
