@@ -185,8 +185,11 @@ mod tests {
     use airlock_config::{NotifyConfig, NotifyKind};
     use std::io::{BufRead, BufReader, Read, Write};
 
+    /// What the receiver got: each request's header lines and body.
+    type Received = Vec<(Vec<String>, Vec<u8>)>;
+
     /// A receiver that answers each request with the next status, and hands back what it got.
-    fn receiver(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<Vec<(Vec<String>, Vec<u8>)>>) {
+    fn receiver(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<Received>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let handle = std::thread::spawn(move || {

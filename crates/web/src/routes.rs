@@ -195,18 +195,33 @@ async fn guard(State(app): State<Shared>, req: Request, next: Next) -> Response 
     response
 }
 
+/// Why a request stops before its handler's work.
+enum Stop {
+    /// No session: sign in, then come back here.
+    SignIn(String),
+    Refused(StatusCode, &'static str, &'static str),
+}
+
+impl IntoResponse for Stop {
+    fn into_response(self) -> Response {
+        match self {
+            Stop::SignIn(back_to) => {
+                Redirect::to(&format!("/login?next={}", URL_SAFE_NO_PAD.encode(back_to))).into_response()
+            }
+            Stop::Refused(status, title, text) => refusal(status, title, text),
+        }
+    }
+}
+
 /// A page that needs a session: the viewer, or a redirect to sign in and come back.
-fn signed_in(app: &App, headers: &HeaderMap, back_to: &str) -> Result<(String, Session), Response> {
-    app.session(headers).ok_or_else(|| {
-        let next = URL_SAFE_NO_PAD.encode(back_to);
-        Redirect::to(&format!("/login?next={next}")).into_response()
-    })
+fn signed_in(app: &App, headers: &HeaderMap, back_to: &str) -> Result<(String, Session), Stop> {
+    app.session(headers).ok_or_else(|| Stop::SignIn(back_to.to_owned()))
 }
 
 async fn pending(State(app): State<Shared>, headers: HeaderMap) -> Response {
     let (_, s) = match signed_in(&app, &headers, "/") {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(stop) => return stop.into_response(),
     };
     let a = Arc::clone(&app.airlock);
     let op = s.operator.clone();
@@ -277,7 +292,7 @@ async fn action(
 ) -> Response {
     let (_, s) = match signed_in(&app, &headers, &format!("/actions/{id}")) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(stop) => return stop.into_response(),
     };
     let notice = match q.done.as_deref() {
         Some("approved") => Some((true, "You approved this action.".to_owned())),
@@ -338,23 +353,23 @@ struct DecideForm {
 }
 
 /// The checks every form passes: a session, this page's origin, the session's CSRF token.
-fn form_session(app: &App, headers: &HeaderMap, csrf: &str) -> Result<(String, Session), Response> {
+fn form_session(app: &App, headers: &HeaderMap, csrf: &str) -> Result<(String, Session), Stop> {
     let Some((cookie, s)) = app.session(headers) else {
-        return Err(refusal(
+        return Err(Stop::Refused(
             StatusCode::UNAUTHORIZED,
             "Signed out",
             "Sign in with your passkey first.",
         ));
     };
     if !app.same_origin(headers) {
-        return Err(refusal(
+        return Err(Stop::Refused(
             StatusCode::FORBIDDEN,
             "Refused",
             "This form was not sent from the approval page.",
         ));
     }
     if !constant_time_eq(csrf.as_bytes(), s.csrf.as_bytes()) {
-        return Err(refusal(
+        return Err(Stop::Refused(
             StatusCode::FORBIDDEN,
             "Refused",
             "This form's token is not this session's (reload the page and try again).",
@@ -390,7 +405,7 @@ async fn deny(
 async fn decide(app: Shared, headers: HeaderMap, id: String, f: DecideForm, approve: bool) -> Response {
     let (_, s) = match form_session(&app, &headers, &f.csrf) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(stop) => return stop.into_response(),
     };
     let req = ApproveRequest {
         reason: Some(f.reason.trim().to_owned()).filter(|r| !r.is_empty()),
@@ -425,7 +440,7 @@ async fn decide(app: Shared, headers: HeaderMap, id: String, f: DecideForm, appr
 async fn history(State(app): State<Shared>, headers: HeaderMap) -> Response {
     let (_, s) = match signed_in(&app, &headers, "/history") {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(stop) => return stop.into_response(),
     };
     let a = Arc::clone(&app.airlock);
     let op = s.operator.clone();
@@ -545,10 +560,8 @@ struct CredentialBody {
     next: Option<String>,
 }
 
-fn b64(field: &str) -> Result<Vec<u8>, Response> {
-    URL_SAFE_NO_PAD
-        .decode(field.trim_end_matches('='))
-        .map_err(|_| json_error(StatusCode::BAD_REQUEST, "a field is not base64url"))
+fn b64(field: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(field.trim_end_matches('=')).ok()
 }
 
 /// The challenge a client data JSON answers (to find what it was issued for).
@@ -574,7 +587,7 @@ async fn login(State(app): State<Shared>, headers: HeaderMap, Json(body): Json<C
         b64(&body.authenticator_data),
         b64(&body.signature),
     ) {
-        (Ok(c), Ok(a), Ok(s)) => (c, a, s),
+        (Some(c), Some(a), Some(s)) => (c, a, s),
         _ => return json_error(StatusCode::BAD_REQUEST, "a field is not base64url"),
     };
     let now = airlock_server::now();
@@ -757,7 +770,7 @@ async fn enroll(State(app): State<Shared>, headers: HeaderMap, Json(body): Json<
         return json_error(StatusCode::FORBIDDEN, "not sent from the approval page");
     }
     let (client_data_json, attestation) = match (b64(&body.client_data_json), b64(&body.attestation_object)) {
-        (Ok(c), Ok(a)) => (c, a),
+        (Some(c), Some(a)) => (c, a),
         _ => return json_error(StatusCode::BAD_REQUEST, "a field is not base64url"),
     };
     let now = airlock_server::now();
@@ -828,7 +841,7 @@ struct LogoutForm {
 async fn logout(State(app): State<Shared>, headers: HeaderMap, Form(f): Form<LogoutForm>) -> Response {
     let (cookie, _) = match form_session(&app, &headers, &f.csrf) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(stop) => return stop.into_response(),
     };
     app.memory.sign_out(&cookie);
     let mut r = Redirect::to("/login").into_response();
