@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh machine lacks, idempotently: real PostgreSQL 15 and its
-# client, openssl, setpriv (util-linux), psycopg 3 for the gateway's driver tests. Each section
-# checks first and installs only what is missing, so a second run costs seconds.
+# client, openssl, setpriv (util-linux), psycopg 3 for the gateway's driver tests, and for the
+# approval page's browser test Chromium, Node.js and playwright-core (from npm, kept in
+# ~/.cache/airlock-tests). Each section checks first and installs only what is missing, so a
+# second run costs seconds.
 set -euo pipefail
 
 apt_missing=()
@@ -13,6 +15,9 @@ command -v openssl >/dev/null || need_apt openssl
 command -v setpriv >/dev/null || need_apt util-linux
 command -v useradd >/dev/null || need_apt passwd
 [ -x /usr/bin/python3 ] || need_apt python3
+[ -x /usr/bin/chromium ] || need_apt chromium
+command -v node >/dev/null || need_apt nodejs
+command -v npm >/dev/null || need_apt npm
 
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "== installing ${apt_missing[*]} (apt)"
@@ -48,4 +53,13 @@ if [ ${#agent_missing[@]} -gt 0 ]; then
   echo "== installing ${agent_missing[*]} (npm, into $agent_node)"
   mkdir -p "$agent_node"
   npm install --prefix "$agent_node" --save-exact --no-audit --no-fund --loglevel=error "${agent_pkgs[@]}" >/dev/null
+fi
+
+# playwright-core drives the machine's Chromium (it downloads no browser of its own).
+PLAYWRIGHT_VERSION=1.65.2
+node_dir="${XDG_CACHE_HOME:-$HOME/.cache}/airlock-tests"
+if [ "$(node -p "try { require('$node_dir/node_modules/playwright-core/package.json').version } catch (e) { '' }" 2>/dev/null)" != "$PLAYWRIGHT_VERSION" ]; then
+  echo "== installing playwright-core $PLAYWRIGHT_VERSION (npm) into $node_dir"
+  mkdir -p "$node_dir"
+  npm install --silent --no-audit --no-fund --prefix "$node_dir" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
 fi

@@ -167,7 +167,8 @@ pub enum SecretCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum OperatorCommand {
-    /// Enroll an operator: prints their authenticator secret (TOTP) once.
+    /// Enroll an operator: prints their authenticator secret (TOTP) once, and, when the approval
+    /// page is on, a one-time code that enrolls their passkey there.
     Add {
         name: String,
         /// A unix user (distinct from every agent's) whose own connections also prove this operator.
@@ -183,6 +184,13 @@ pub enum OperatorCommand {
     List(JsonOnly),
     /// Remove an operator.
     Remove { name: String },
+    /// A new one-time code for an operator to enroll a passkey on the approval page (a new device,
+    /// or an operator enrolled before the page was on); an unused older code stops working.
+    Enroll {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

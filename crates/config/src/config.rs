@@ -363,6 +363,237 @@ pub struct AgentConfig {
     pub environments: Vec<String>,
 }
 
+/// `[web]`: the approval page, where operators sign in with passkeys and approve or deny.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Where the page listens (`127.0.0.1:7458`); empty (the default): no page. Off loopback only
+    /// with TLS.
+    #[serde(default)]
+    pub listen: String,
+    /// The address people open (`https://airlock.example.com`): the passkeys' relying party and
+    /// origin, and the links in notifications. Default: `http://localhost:PORT` (`https://` with
+    /// TLS) for a loopback `listen`; required otherwise. Passkeys are bound to its host name, which
+    /// must be a name (not an IP address).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A PEM certificate chain and its PEM private key: the page is served over TLS (required off
+    /// loopback), and its cookies are `Secure`.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// How long a sign-in lasts before the passkey is asked for again.
+    #[serde(default = "default_session_ttl")]
+    pub session_ttl: String,
+    /// How long a passkey enrollment code (`airlock operator add`) stays valid.
+    #[serde(default = "default_enrollment_ttl")]
+    pub enrollment_ttl: String,
+}
+
+fn default_session_ttl() -> String {
+    "1h".to_owned()
+}
+fn default_enrollment_ttl() -> String {
+    "24h".to_owned()
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            listen: String::new(),
+            url: None,
+            tls_cert: None,
+            tls_key: None,
+            session_ttl: default_session_ttl(),
+            enrollment_ttl: default_enrollment_ttl(),
+        }
+    }
+}
+
+impl WebConfig {
+    /// Whether the page is on.
+    pub fn enabled(&self) -> bool {
+        !self.listen.trim().is_empty()
+    }
+
+    /// The origin people open (`scheme://host[:port]`, no trailing slash); None when the page is off.
+    /// Filled in by [`Config::parse`].
+    pub fn origin(&self) -> Option<&str> {
+        self.url.as_deref().filter(|_| self.enabled())
+    }
+
+    /// The passkeys' relying party id: the origin's host name.
+    pub fn rp_id(&self) -> Option<&str> {
+        let rest = self.origin()?.split_once("://")?.1;
+        Some(match rest.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => rest.split(':').next().unwrap_or(rest),
+        })
+    }
+}
+
+/// `[[notify]] kind`: where a notification goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyKind {
+    /// A JSON POST signed with HMAC-SHA256 (`X-Airlock-Signature`).
+    Webhook,
+    /// A Slack incoming webhook.
+    Slack,
+    /// An ntfy topic URL.
+    Ntfy,
+    /// `notify-send` on the desktop of the user who runs a local instance.
+    Desktop,
+}
+
+/// The events a notification can be about (`[[notify]] events`).
+pub const NOTIFY_EVENTS: [&str; 5] = ["held", "approved", "released", "rejected", "expired"];
+
+/// `[[notify]]`: tell humans when an action is held, decided or expires.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    pub kind: NotifyKind,
+    /// Where to POST (webhook, slack, ntfy).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The name of a secret in Airlock's secret store (`airlock secret set NAME`): the webhook's
+    /// signing key, or ntfy's access token.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// The same secret written inline: local mode only (a service keeps secrets in its store).
+    #[serde(default)]
+    pub secret_value: Option<String>,
+    /// Which events (`held`, `approved`, `released`, `rejected`, `expired`); empty: all of them.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Desktop only: the program to run instead of `notify-send`.
+    #[serde(default)]
+    pub command: Option<String>,
+}
+
+impl NotifyConfig {
+    /// The entry's secret (see [`secret`](Self::secret)); None when it names none. Never log it.
+    pub fn secret_of(&self, config: &Config) -> Result<Option<String>, String> {
+        if let Some(name) = &self.secret {
+            return crate::secrets::read_secret(&config.secrets_dir()?, name)
+                .map(Some)
+                .map_err(|e| format!("[[notify]] {:?}: {e}", self.kind));
+        }
+        Ok(self.secret_value.clone())
+    }
+
+    /// Whether this entry wants `event` (one of [`NOTIFY_EVENTS`]).
+    pub fn wants(&self, event: &str) -> bool {
+        self.events.is_empty() || self.events.iter().any(|e| e == event)
+    }
+}
+
+fn check_web(web: &mut WebConfig, mode: Mode) -> Result<(), String> {
+    if !web.enabled() {
+        return Ok(());
+    }
+    if mode != Mode::Service {
+        return Err("web.listen: the approval page needs a service instance (`sudo airlock setup`), where operators prove themselves with passkeys; an unprivileged instance approves with operator tokens".into());
+    }
+    if web.tls_cert.is_some() != web.tls_key.is_some() {
+        return Err("web: tls_cert and tls_key go together; set both or neither".into());
+    }
+    let listen = web.listen.trim().to_owned();
+    let port = listen
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .ok_or_else(|| format!("web.listen = {listen:?}: expected HOST:PORT"))?;
+    let tls = web.tls_cert.is_some();
+    if !is_loopback(&listen) && !tls {
+        return Err(format!(
+            "web.listen = {listen:?}: off loopback the page needs TLS (set tls_cert and tls_key): sessions and approvals would cross the network readable"
+        ));
+    }
+    let url = match web.url.take() {
+        Some(u) => u.trim().trim_end_matches('/').to_owned(),
+        None if is_loopback(&listen) => format!("{}://localhost:{port}", if tls { "https" } else { "http" }),
+        None => {
+            return Err("web.url: required when the page is off loopback (the address people open, https://…)".into())
+        }
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("web.url = {url:?}: expected https://HOST[:PORT]"))?;
+    let host = rest.split(':').next().unwrap_or_default();
+    if rest.contains(['/', '?', '#', '@']) || host.is_empty() {
+        return Err(format!(
+            "web.url = {url:?}: an origin only (scheme, host, port), without a path"
+        ));
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() || rest.starts_with('[') {
+        return Err(format!(
+            "web.url = {url:?}: passkeys are bound to a host name, not an IP address (use localhost or a DNS name)"
+        ));
+    }
+    match scheme {
+        "https" => {}
+        "http" if host == "localhost" && !tls && is_loopback(&listen) => {}
+        _ => {
+            return Err(format!(
+                "web.url = {url:?}: browsers offer passkeys on https:// (or http://localhost for a loopback page)"
+            ))
+        }
+    }
+    web.url = Some(url);
+    Ok(())
+}
+
+fn check_notify(entries: &[NotifyConfig], mode: Mode) -> Result<(), String> {
+    for (i, n) in entries.iter().enumerate() {
+        let at = format!("[[notify]] #{} (kind = {:?})", i + 1, n.kind);
+        if let Some(e) = n.events.iter().find(|e| !NOTIFY_EVENTS.contains(&e.as_str())) {
+            return Err(format!("{at}: event {e:?} is not one of {}", NOTIFY_EVENTS.join(", ")));
+        }
+        if n.secret.is_some() && n.secret_value.is_some() {
+            return Err(format!(
+                "{at}: set secret (a name in the secret store) or secret_value, not both"
+            ));
+        }
+        if n.secret_value.is_some() && mode == Mode::Service {
+            return Err(format!(
+                "{at}: secret_value is for unprivileged instances; store it with `airlock secret set NAME` and reference it with secret = \"NAME\""
+            ));
+        }
+        if let Some(name) = &n.secret {
+            if !crate::secrets::valid_secret_name(name) {
+                return Err(format!("{at}: secret {name:?} is not a secret name"));
+            }
+        }
+        let url_ok = n
+            .url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"));
+        match n.kind {
+            NotifyKind::Desktop => {
+                if mode == Mode::Service {
+                    return Err(format!("{at}: desktop notifications are for a local single-user instance; a service has no desktop (use webhook, slack or ntfy)"));
+                }
+                if n.url.is_some() {
+                    return Err(format!("{at}: a desktop notification has no url"));
+                }
+            }
+            _ if !url_ok => return Err(format!("{at}: needs url = \"https://…\"")),
+            NotifyKind::Webhook if n.secret.is_none() && n.secret_value.is_none() => {
+                return Err(format!(
+                    "{at}: a webhook is signed: set secret = \"NAME\" (a secret in the secret store)"
+                ));
+            }
+            _ => {}
+        }
+        if n.command.is_some() && n.kind != NotifyKind::Desktop {
+            return Err(format!("{at}: command is for desktop notifications only"));
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -384,6 +615,10 @@ struct File {
     agent: Vec<AgentConfig>,
     #[serde(default)]
     backup: Vec<BackupConfig>,
+    #[serde(default)]
+    web: WebConfig,
+    #[serde(default)]
+    notify: Vec<NotifyConfig>,
 }
 
 /// A loaded configuration. Relative paths in it resolve against `dir`.
@@ -404,6 +639,12 @@ pub struct Config {
     pub retention: Duration,
     pub checkpoint_every: Duration,
     pub hold_wait: Duration,
+    /// `[web]`, its `url` filled in (see [`WebConfig::origin`]).
+    pub web: WebConfig,
+    pub notify: Vec<NotifyConfig>,
+    /// `web.session_ttl` and `web.enrollment_ttl`.
+    pub session_ttl: Duration,
+    pub enrollment_ttl: Duration,
 }
 
 /// The longest a held hook call may wait for a decision: hooks give up on the server after
@@ -443,7 +684,12 @@ impl Config {
 
     /// Parses config text whose relative paths resolve against `dir`.
     pub fn parse(text: &str, dir: &Path) -> Result<Config, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        check_web(&mut file.web, file.server.mode)?;
+        check_notify(&file.notify, file.server.mode)?;
+        let session_ttl = parse_duration(&file.web.session_ttl).map_err(|e| format!("web.session_ttl: {e}"))?;
+        let enrollment_ttl =
+            parse_duration(&file.web.enrollment_ttl).map_err(|e| format!("web.enrollment_ttl: {e}"))?;
         let approval_ttl =
             parse_duration(&file.server.approval_ttl).map_err(|e| format!("server.approval_ttl: {e}"))?;
         let hold_ttl = parse_duration(&file.server.hold_ttl).map_err(|e| format!("server.hold_ttl: {e}"))?;
@@ -541,6 +787,10 @@ impl Config {
             retention,
             checkpoint_every,
             hold_wait,
+            web: file.web,
+            notify: file.notify,
+            session_ttl,
+            enrollment_ttl,
         })
     }
 
@@ -687,5 +937,66 @@ mod tests {
         let c = Config::parse("", Path::new("/srv/airlock")).unwrap();
         assert_eq!(c.state_path().unwrap(), PathBuf::from("/srv/airlock/state.db"));
         assert_eq!(c.approval_ttl.as_secs(), 900);
+    }
+
+    #[test]
+    fn the_page_needs_a_service_a_host_name_and_tls_off_loopback() {
+        let svc = "[server]\nmode = \"service\"\nlisten = \"\"\nsocket = \"/run/a.sock\"\n";
+        let parse = |t: &str| Config::parse(&format!("{svc}{t}"), Path::new("/etc/airlock"));
+        let c = parse("[web]\nlisten = \"127.0.0.1:7458\"").unwrap();
+        assert_eq!(c.web.origin(), Some("http://localhost:7458"));
+        assert_eq!(c.web.rp_id(), Some("localhost"));
+        assert_eq!(c.session_ttl.as_secs(), 3600);
+        assert!(Config::parse("", Path::new("/")).unwrap().web.origin().is_none());
+        let local = Config::parse("[web]\nlisten = \"127.0.0.1:7458\"", Path::new("/")).unwrap_err();
+        assert!(local.contains("service"), "{local}");
+        let err = parse("[web]\nlisten = \"0.0.0.0:443\"\nurl = \"https://a.example\"").unwrap_err();
+        assert!(err.contains("TLS"), "{err}");
+        let c = parse("[web]\nlisten = \"0.0.0.0:443\"\nurl = \"https://airlock.example.com/\"\ntls_cert = \"c\"\ntls_key = \"k\"").unwrap();
+        assert_eq!(c.web.origin(), Some("https://airlock.example.com"));
+        assert_eq!(c.web.rp_id(), Some("airlock.example.com"));
+        for bad in [
+            "url = \"http://airlock.example.com\"",
+            "url = \"https://10.0.0.1\"",
+            "url = \"https://a.example/approve\"",
+        ] {
+            let err = parse(&format!(
+                "[web]\nlisten = \"0.0.0.0:443\"\ntls_cert = \"c\"\ntls_key = \"k\"\n{bad}"
+            ))
+            .unwrap_err();
+            assert!(err.contains("web.url"), "{bad}: {err}");
+        }
+        assert!(parse("[web]\nlisten = \"127.0.0.1:1\"\nsession_ttl = \"soon\"")
+            .unwrap_err()
+            .contains("session_ttl"));
+    }
+
+    #[test]
+    fn notify_entries_are_checked() {
+        let svc = "[server]\nmode = \"service\"\nlisten = \"\"\nsocket = \"/run/a.sock\"\n";
+        let svc_parse = |t: &str| Config::parse(&format!("{svc}{t}"), Path::new("/etc/airlock"));
+        let local_parse = |t: &str| Config::parse(t, Path::new("/"));
+        let c = svc_parse("[[notify]]\nkind = \"webhook\"\nurl = \"https://hooks.example/x\"\nsecret = \"hook-key\"\nevents = [\"held\"]").unwrap();
+        assert_eq!(c.notify[0].kind, NotifyKind::Webhook);
+        assert!(c.notify[0].wants("held") && !c.notify[0].wants("expired"));
+        for (text, want) in [
+            ("[[notify]]\nkind = \"webhook\"\nurl = \"https://h.example\"", "signed"),
+            (
+                "[[notify]]\nkind = \"webhook\"\nurl = \"https://h.example\"\nsecret_value = \"x\"",
+                "secret_value",
+            ),
+            ("[[notify]]\nkind = \"slack\"", "url"),
+            ("[[notify]]\nkind = \"desktop\"", "desktop"),
+            (
+                "[[notify]]\nkind = \"ntfy\"\nurl = \"https://ntfy.sh/t\"\nevents = [\"eaten\"]",
+                "eaten",
+            ),
+            ("[[notify]]\nkind = \"email\"", "email"),
+        ] {
+            let err = svc_parse(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        let c = local_parse("[[notify]]\nkind = \"desktop\"\n[[notify]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nsecret_value = \"k\"").unwrap();
+        assert_eq!(c.notify[1].secret_of(&c).unwrap().as_deref(), Some("k"));
     }
 }

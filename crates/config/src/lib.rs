@@ -27,7 +27,8 @@ mod system;
 
 pub use config::{
     AgentConfig, Allowed, BackupConfig, Config, ConfigError, Defaults, EnvironmentConfig, HooksConfig, KeepRules, Mode,
-    PostgresConfig, ResourceConfig, ServerConfig, VaultConfig, AGENT_HOOK_TIMEOUT, HOOK_DEADLINE, MAX_HOLD_WAIT,
+    NotifyConfig, NotifyKind, PostgresConfig, ResourceConfig, ServerConfig, VaultConfig, WebConfig, AGENT_HOOK_TIMEOUT,
+    HOOK_DEADLINE, MAX_HOLD_WAIT, NOTIFY_EVENTS,
 };
 pub use discover::{discover, user_config_dir, Discovered};
 pub use duration::parse_duration;

@@ -109,11 +109,14 @@ impl Airlock {
         }))
     }
 
-    /// Whether the caller may see every held action and the log: administrators, and operators
-    /// proven by their unix user (local mode: operator tokens).
+    /// Whether the caller may see every held action and the log: administrators, operators proven
+    /// by their unix user or (on the approval page) their passkey; in local mode operator tokens.
     pub(crate) fn is_overseer(&self, caller: &Caller) -> Result<bool, ApiError> {
         if self.is_admin(caller) {
             return Ok(true);
+        }
+        if let Some(name) = &caller.passkey_operator {
+            return Ok(self.store.operator(name)?.is_some());
         }
         if !self.config.is_service() {
             return Ok(false);

@@ -49,7 +49,7 @@ pub use error::ApiError;
 pub use events::ActionEvent;
 pub use http::{serve, ServeHandle};
 pub use ids::now;
-pub use operators::{Enrollment, NewOperator, OperatorView};
+pub use operators::{Enrollment, NewOperator, OperatorView, PasskeyEnrollment};
 pub use peer::{current_uid, peer_of, user_by_name, user_by_uid, Peer, UnixUser};
 pub use pipeline::{Evidence, EvidenceItem, GrantView, Probe, ScriptRead};
 pub use policy_reload::PolicyStatus;

@@ -42,6 +42,20 @@ pub struct Enrollment {
     pub operator: OperatorView,
     pub totp_secret: Option<String>,
     pub totp_uri: Option<String>,
+    /// When the approval page is on: the one-time code that enrolls the operator's passkey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyEnrollment>,
+}
+
+/// A one-time code an operator types on the approval page to enroll a passkey (shown this once;
+/// only its hash is kept). A newer code voids an unused older one.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PasskeyEnrollment {
+    pub operator: String,
+    pub code: String,
+    /// Where to type it.
+    pub url: String,
+    pub expires_at: i64,
 }
 
 impl From<&OperatorRecord> for OperatorView {
@@ -110,12 +124,61 @@ impl Airlock {
             json!({ "operator": new.name, "unix_user": new.unix_user, "totp": new.totp, "by": caller.peer.as_ref().map(crate::peer::Peer::label) }),
         )?;
         let host = hostname();
+        let passkey = if self.config.web.enabled() {
+            Some(self.issue_passkey_code(&new.name)?)
+        } else {
+            None
+        };
         Ok(Enrollment {
             operator: OperatorView::from(&record),
             totp_uri: secret
                 .as_deref()
                 .map(|s| crate::totp::otpauth_uri(&format!("Airlock {host}"), &new.name, s)),
             totp_secret: secret,
+            passkey,
+        })
+    }
+
+    /// A new one-time code for an operator to enroll a passkey on the approval page (a new phone,
+    /// a lost key, or an operator enrolled before the page was on).
+    pub fn passkey_enrollment(&self, caller: &Caller, name: &str) -> Result<PasskeyEnrollment, ApiError> {
+        self.require_admin(caller)?;
+        if !self.config.web.enabled() {
+            return Err(ApiError::Conflict(
+                "the approval page is off: set [web] listen in the config first".into(),
+            ));
+        }
+        if self.store.operator(name)?.is_none() {
+            return Err(ApiError::NotFound(format!("no operator {name}")));
+        }
+        self.issue_passkey_code(name)
+    }
+
+    fn issue_passkey_code(&self, name: &str) -> Result<PasskeyEnrollment, ApiError> {
+        let code =
+            airlock_store::generate_enrollment_code().map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+        let at = now();
+        let expires_at = at + self.config.enrollment_ttl.as_secs() as i64;
+        self.store.insert_enrollment(&airlock_store::EnrollmentRecord {
+            code_hash: airlock_store::enrollment_code_hash(&code),
+            operator: name.to_owned(),
+            created_at: at,
+            expires_at,
+            used_at: None,
+        })?;
+        self.audit(
+            "operator.enrollment_code",
+            None,
+            json!({ "operator": name, "expires_at": expires_at }),
+        )?;
+        Ok(PasskeyEnrollment {
+            operator: name.to_owned(),
+            code,
+            url: format!(
+                "{}/enroll?operator={name}",
+                self.config.web.origin().unwrap_or_default()
+            ),
+            expires_at,
         })
     }
 

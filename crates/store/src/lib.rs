@@ -29,10 +29,13 @@ mod token;
 pub use audit::{verify_chain, AuditEntry, AuditKey, ChainBreak, Checkpoint, NewAudit};
 pub use error::StoreError;
 pub use hex::{digest_parts, from_hex, to_hex};
-pub use records::{ActionRecord, ActionState, ApprovalRecord, GrantRecord, OperatorRecord, TokenRecord};
+pub use records::{
+    ActionRecord, ActionState, ApprovalRecord, EnrollmentRecord, GrantRecord, OperatorRecord, PasskeyRecord,
+    TokenRecord,
+};
 pub use scram::{hmac_sha256, ScramVerifier, SCRAM_ITERATIONS};
 pub use sqlite::SqliteStore;
-pub use token::{generate_token, hash_token, token_id, TokenKind};
+pub use token::{enrollment_code_hash, generate_enrollment_code, generate_token, hash_token, token_id, TokenKind};
 
 /// Everything the control plane keeps. Implementations must make `consume` and `add_approval`
 /// atomic: two racing callers can never both use one approval.
@@ -102,4 +105,19 @@ pub trait Store: Send + Sync {
     fn revoke_grant(&self, id: &str, at: i64) -> Result<bool, StoreError>;
     /// The audit chain in order, optionally only one action's entries.
     fn audit(&self, action_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Keeps a passkey enrollment code (its hash); an earlier unused code for the operator is
+    /// void from then on.
+    fn insert_enrollment(&self, e: &EnrollmentRecord) -> Result<(), StoreError>;
+    /// The enrollment code with this hash, when it is unused and not expired at `at`.
+    fn enrollment(&self, code_hash: &str, at: i64) -> Result<Option<EnrollmentRecord>, StoreError>;
+    /// Spends an enrollment code and keeps the passkey it enrolled, in one transaction; false when
+    /// the code was used, voided or expired meanwhile (nothing is stored then).
+    fn enroll_passkey(&self, code_hash: &str, p: &PasskeyRecord, at: i64) -> Result<bool, StoreError>;
+    fn passkey(&self, id: &str) -> Result<Option<PasskeyRecord>, StoreError>;
+    fn passkeys_of(&self, operator: &str) -> Result<Vec<PasskeyRecord>, StoreError>;
+    /// Records a sign-in with the passkey. Atomic compare-and-set on the signature counter: false
+    /// when `sign_count` is not above the stored one, unless the authenticator keeps no counter
+    /// (both zero) — a counter going backwards means a cloned authenticator.
+    fn use_passkey(&self, id: &str, sign_count: u32, at: i64) -> Result<bool, StoreError>;
 }

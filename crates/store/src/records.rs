@@ -155,3 +155,33 @@ pub struct GrantRecord {
     pub until: i64,
     pub revoked_at: Option<i64>,
 }
+
+/// A passkey (WebAuthn credential) an operator enrolled on the approval page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRecord {
+    /// The credential id, base64url without padding.
+    pub id: String,
+    pub operator: String,
+    /// The `created_at` of the operator record it was enrolled for: an operator removed and
+    /// enrolled again under the same name does not inherit the old passkeys.
+    pub operator_since: i64,
+    /// The COSE public key as the authenticator gave it.
+    pub public_key: Vec<u8>,
+    /// The COSE algorithm (-7 ES256, -8 EdDSA, -257 RS256).
+    pub alg: i64,
+    /// The authenticator's signature counter at its last use (0: it keeps none).
+    pub sign_count: u32,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A one-time code an administrator issued so an operator can enroll a passkey.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollmentRecord {
+    /// SHA-256 of the code, hex: the code itself is shown once and never stored.
+    pub code_hash: String,
+    pub operator: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}

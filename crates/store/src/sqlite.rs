@@ -7,8 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::audit::{entry_hash, AuditKey, GENESIS};
 use crate::{
-    ActionRecord, ActionState, ApprovalRecord, AuditEntry, GrantRecord, NewAudit, OperatorRecord, Store, StoreError,
-    TokenRecord,
+    ActionRecord, ActionState, ApprovalRecord, AuditEntry, EnrollmentRecord, GrantRecord, NewAudit, OperatorRecord,
+    PasskeyRecord, Store, StoreError, TokenRecord,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -95,6 +95,25 @@ const MIGRATIONS: &[&str] = &[
         revoked_at INTEGER
      );
      CREATE INDEX grants_match ON grants (match_digest, agent);",
+    // 6: the approval page: operators' passkeys and the one-time codes that enroll them
+    "CREATE TABLE passkeys (
+        id TEXT PRIMARY KEY,
+        operator TEXT NOT NULL,
+        operator_since INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        alg INTEGER NOT NULL,
+        sign_count INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+     );
+     CREATE INDEX passkeys_operator ON passkeys (operator);
+     CREATE TABLE passkey_enrollments (
+        code_hash TEXT PRIMARY KEY,
+        operator TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+     );",
 ];
 
 /// SQLite-backed state.
@@ -250,6 +269,29 @@ fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
         detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
         prev_hash: r.get("prev_hash")?,
         hash: r.get("hash")?,
+    })
+}
+
+fn passkey_row(r: &Row<'_>) -> rusqlite::Result<PasskeyRecord> {
+    Ok(PasskeyRecord {
+        id: r.get("id")?,
+        operator: r.get("operator")?,
+        operator_since: r.get("operator_since")?,
+        public_key: r.get("public_key")?,
+        alg: r.get("alg")?,
+        sign_count: r.get("sign_count")?,
+        created_at: r.get("created_at")?,
+        last_used_at: r.get("last_used_at")?,
+    })
+}
+
+fn enrollment_row(r: &Row<'_>) -> rusqlite::Result<EnrollmentRecord> {
+    Ok(EnrollmentRecord {
+        code_hash: r.get("code_hash")?,
+        operator: r.get("operator")?,
+        created_at: r.get("created_at")?,
+        expires_at: r.get("expires_at")?,
+        used_at: r.get("used_at")?,
     })
 }
 
@@ -643,6 +685,83 @@ impl Store for SqliteStore {
         };
         Ok(rows)
     }
+
+    fn insert_enrollment(&self, e: &EnrollmentRecord) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute(
+            "UPDATE passkey_enrollments SET used_at = ?2 WHERE operator = ?1 AND used_at IS NULL",
+            params![e.operator, e.created_at],
+        )?;
+        tx.execute(
+            "INSERT INTO passkey_enrollments (code_hash, operator, created_at, expires_at, used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![e.code_hash, e.operator, e.created_at, e.expires_at, e.used_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn enrollment(&self, code_hash: &str, at: i64) -> Result<Option<EnrollmentRecord>, StoreError> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT * FROM passkey_enrollments WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                params![code_hash, at],
+                enrollment_row,
+            )
+            .optional()?)
+    }
+
+    fn enroll_passkey(&self, code_hash: &str, p: &PasskeyRecord, at: i64) -> Result<bool, StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        let spent = tx.execute(
+            "UPDATE passkey_enrollments SET used_at = ?2 WHERE code_hash = ?1 AND operator = ?3 AND used_at IS NULL AND expires_at > ?2",
+            params![code_hash, at, p.operator],
+        )?;
+        if spent != 1 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO passkeys (id, operator, operator_since, public_key, alg, sign_count, created_at, last_used_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                p.id,
+                p.operator,
+                p.operator_since,
+                p.public_key,
+                p.alg,
+                p.sign_count,
+                p.created_at,
+                p.last_used_at
+            ],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn passkey(&self, id: &str) -> Result<Option<PasskeyRecord>, StoreError> {
+        Ok(self
+            .db()
+            .query_row("SELECT * FROM passkeys WHERE id = ?1", [id], passkey_row)
+            .optional()?)
+    }
+
+    fn passkeys_of(&self, operator: &str) -> Result<Vec<PasskeyRecord>, StoreError> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT * FROM passkeys WHERE operator = ?1 ORDER BY created_at")?;
+        let rows = st.query_map([operator], passkey_row)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn use_passkey(&self, id: &str, sign_count: u32, at: i64) -> Result<bool, StoreError> {
+        let n = self.db().execute(
+            "UPDATE passkeys SET sign_count = ?2, last_used_at = ?3
+             WHERE id = ?1 AND (sign_count < ?2 OR (sign_count = 0 AND ?2 = 0))",
+            params![id, sign_count, at],
+        )?;
+        Ok(n == 1)
+    }
 }
 
 #[cfg(test)]
@@ -859,5 +978,69 @@ mod tests {
         s.note_agent_user(1001, "dev", 1).unwrap();
         s.note_agent_user(1001, "dev", 2).unwrap();
         assert_eq!(s.agent_users().unwrap(), vec![(1001, "dev".to_owned())]);
+    }
+
+    #[test]
+    fn an_enrollment_code_enrolls_one_passkey_once_and_counters_only_go_up() {
+        let s = mem();
+        let code = EnrollmentRecord {
+            code_hash: "h1".into(),
+            operator: "carol".into(),
+            created_at: 10,
+            expires_at: 100,
+            used_at: None,
+        };
+        s.insert_enrollment(&code).unwrap();
+        assert!(s.enrollment("h1", 50).unwrap().is_some());
+        assert!(s.enrollment("h1", 100).unwrap().is_none(), "expired");
+        let key = PasskeyRecord {
+            id: "cred".into(),
+            operator: "carol".into(),
+            operator_since: 5,
+            public_key: vec![1, 2, 3],
+            alg: -7,
+            sign_count: 0,
+            created_at: 20,
+            last_used_at: None,
+        };
+        assert!(
+            !s.enroll_passkey("h1", &key, 100).unwrap(),
+            "an expired code enrolls nothing"
+        );
+        assert!(s.enroll_passkey("h1", &key, 20).unwrap());
+        assert!(
+            !s.enroll_passkey(
+                "h1",
+                &PasskeyRecord {
+                    id: "c2".into(),
+                    ..key.clone()
+                },
+                21
+            )
+            .unwrap(),
+            "a code is good once"
+        );
+        assert!(s.passkey("c2").unwrap().is_none());
+        assert_eq!(s.passkeys_of("carol").unwrap(), vec![key.clone()]);
+        // A newer code voids an unused older one.
+        s.insert_enrollment(&EnrollmentRecord {
+            code_hash: "h2".into(),
+            ..code.clone()
+        })
+        .unwrap();
+        s.insert_enrollment(&EnrollmentRecord {
+            code_hash: "h3".into(),
+            created_at: 11,
+            ..code
+        })
+        .unwrap();
+        assert!(s.enrollment("h2", 50).unwrap().is_none() && s.enrollment("h3", 50).unwrap().is_some());
+        // Counters: zero stays allowed only while both are zero; then strictly increasing.
+        assert!(s.use_passkey("cred", 0, 30).unwrap());
+        assert!(s.use_passkey("cred", 5, 31).unwrap());
+        assert!(!s.use_passkey("cred", 5, 32).unwrap(), "replayed counter");
+        assert!(!s.use_passkey("cred", 3, 33).unwrap(), "counter went backwards");
+        assert!(!s.use_passkey("cred", 0, 34).unwrap(), "a counter that stopped");
+        assert_eq!(s.passkey("cred").unwrap().unwrap().sign_count, 5);
     }
 }

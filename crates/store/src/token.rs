@@ -75,3 +75,49 @@ mod tests {
         assert_eq!(hash_token(&a).len(), 64);
     }
 }
+
+/// Letters of a passkey enrollment code: Crockford's base32, without the ones read as others.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A one-time enrollment code: 16 characters (80 random bits) in groups of four,
+/// `7KQ2-M9XD-…`. Fails only when the OS has no randomness to give.
+pub fn generate_enrollment_code() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| CODE_ALPHABET[usize::from(b % 32)] as char)
+        .collect();
+    Ok(chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-"))
+}
+
+/// How an enrollment code is stored: SHA-256 of its letters, upper-cased, without spaces or dashes
+/// (so `7kq2 m9xd…` typed on a phone is the same code).
+pub fn enrollment_code_hash(code: &str) -> String {
+    let canon: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    crate::hex::to_hex(&Sha256::digest(format!("airlock-enrollment:{canon}").as_bytes()))
+}
+
+#[cfg(test)]
+mod enrollment_tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_grouped_and_typed_loosely() {
+        let code = generate_enrollment_code().unwrap();
+        assert_eq!(code.len(), 19);
+        assert_eq!(code.matches('-').count(), 3);
+        assert_ne!(code, generate_enrollment_code().unwrap());
+        let loose = code.to_ascii_lowercase().replace('-', " ");
+        assert_eq!(enrollment_code_hash(&code), enrollment_code_hash(&loose));
+        assert_ne!(enrollment_code_hash(&code), enrollment_code_hash("0000-0000-0000-0000"));
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use airlock_server::{Enrollment, NewOperator, OperatorView};
+use airlock_server::{Enrollment, NewOperator, OperatorView, PasskeyEnrollment};
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 
@@ -50,6 +50,9 @@ pub fn run(config: Option<&Path>, cmd: OperatorCommand) -> Result<()> {
             if let Some(u) = &e.operator.unix_user {
                 println!("Connections from unix user {u} also prove {name}, as long as {u} never runs an agent.");
             }
+            if let Some(p) = &e.passkey {
+                print_passkey_code(p);
+            }
         }
         OperatorCommand::List(args) => {
             let ops: Vec<OperatorView> = client.call("GET", "/v1/operators", None).map_err(|e| anyhow!("{e}"))?;
@@ -74,6 +77,16 @@ pub fn run(config: Option<&Path>, cmd: OperatorCommand) -> Result<()> {
                 );
             }
         }
+        OperatorCommand::Enroll { name, json } => {
+            let p: PasskeyEnrollment = client
+                .call("POST", &format!("/v1/operators/{name}/enrollment"), None)
+                .map_err(|e| anyhow!("{e}"))?;
+            if json {
+                println!("{}", serde_json::to_string(&p)?);
+                return Ok(());
+            }
+            print_passkey_code(&p);
+        }
         OperatorCommand::Remove { name } => {
             let _: serde_json::Value = client
                 .call("DELETE", &format!("/v1/operators/{name}"), None)
@@ -82,4 +95,15 @@ pub fn run(config: Option<&Path>, cmd: OperatorCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The passkey enrollment code, with where to use it: for the operator's eyes only.
+fn print_passkey_code(p: &PasskeyEnrollment) {
+    println!("Passkey for the approval page: {} opens", p.operator);
+    println!("  {}", p.url);
+    println!(
+        "  and types this one-time code (shown only now, valid until {}):",
+        when(p.expires_at)
+    );
+    println!("  {}", p.code);
 }

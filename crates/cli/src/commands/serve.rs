@@ -78,6 +78,17 @@ pub fn run(config: Option<&std::path::Path>) -> Result<()> {
             eprintln!("airlock: cannot checkpoint the audit log: {e}");
         }
     });
+    let _page = if airlock.config.web.enabled() {
+        let page = airlock_web::start(Arc::clone(&airlock)).map_err(|e| anyhow!("{e}"))?;
+        eprintln!("airlock: approval page on {} ({})", page.origin, page.addr);
+        Some(page)
+    } else {
+        None
+    };
+    if !airlock.config.notify.is_empty() {
+        let n = airlock_notify::start(Arc::clone(&airlock)).map_err(|e| anyhow!("{e}"))?;
+        eprintln!("airlock: {} notification target(s)", n.active);
+    }
     if let Some(a) = &handle.tcp {
         eprintln!("airlock: listening on http://{a}");
     }

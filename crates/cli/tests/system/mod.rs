@@ -30,6 +30,24 @@ pub struct System {
 }
 
 static SYSTEM: OnceLock<System> = OnceLock::new();
+/// Held for the whole test process: test binaries that install the system service (boundary, web)
+/// never run at the same time, even under a runner that starts binaries in parallel.
+static MACHINE_LOCK: OnceLock<std::fs::File> = OnceLock::new();
+
+fn lock_the_machine() {
+    MACHINE_LOCK.get_or_init(|| {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open("/run/lock/airlock-system-tests.lock")
+            .or_else(|_| std::fs::File::create("/tmp/airlock-system-tests.lock"))
+            .unwrap();
+        // SAFETY: flock on a file descriptor this File owns.
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) };
+        f
+    });
+}
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// One test at a time touches the system install.
@@ -192,6 +210,7 @@ pub fn system() -> &'static System {
             is_root(),
             "the boundary tests install Airlock as a service and create unix users: run them as root (CI does)"
         );
+        lock_the_machine();
         teardown();
         // SAFETY: registering a plain extern "C" function with atexit.
         unsafe { libc::atexit(teardown) };

@@ -112,6 +112,7 @@ pub(super) fn router(airlock: App) -> Router {
         .route("/v1/tokens/{id}/revoke", post(revoke_token))
         .route("/v1/operators", get(operators).post(add_operator))
         .route("/v1/operators/{name}", delete(remove_operator))
+        .route("/v1/operators/{name}/enrollment", post(passkey_enrollment))
         .route("/v1/secrets", get(secrets))
         .route("/v1/secrets/{name}", put(set_secret).delete(remove_secret))
         .route("/v1/explain", post(explain))
@@ -285,6 +286,10 @@ async fn remove_operator(State(app): State<App>, call: Call, Path(name): Path<St
         Ok(serde_json::json!({ "removed": name }))
     })
     .await
+}
+
+async fn passkey_enrollment(State(app): State<App>, call: Call, Path(name): Path<String>) -> Response {
+    run(app, call, move |a, c| a.passkey_enrollment(&c, &name)).await
 }
 
 async fn secrets(State(app): State<App>, call: Call) -> Response {
