@@ -25,6 +25,8 @@ mod snapshot;
 mod spend;
 pub(crate) mod wait;
 
+pub use wait::{settle as wait_for_decision, Settled};
+
 pub use classify::ScriptRead;
 pub use evidence::{Evidence, EvidenceItem};
 pub use grants::GrantView;

@@ -11,7 +11,7 @@ use crate::{ActionEvent, Airlock};
 
 /// How a hold ended, as far as a waiter knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Settled {
+pub enum Settled {
     /// Enough humans approved: retry now to spend the approval.
     Released,
     /// A human refused it, with their reason.
@@ -49,7 +49,7 @@ fn refusal_reason(airlock: &Airlock, id: &str) -> Option<String> {
 
 /// Waits until the hold on `id` is decided or `limit` passes. `events` must have been subscribed
 /// before the action was submitted, so that no decision can fall between the two.
-pub(crate) async fn settle(
+pub async fn settle(
     airlock: &Airlock,
     events: &mut Receiver<ActionEvent>,
     id: &str,
