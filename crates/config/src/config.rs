@@ -260,6 +260,32 @@ pub struct ResourceConfig {
     /// the state and readable by the service only. The way to hold credentials in `service` mode.
     #[serde(default)]
     pub secret: Option<String>,
+    /// `http` resources: how calls are read (`graphql` or `rest`, the default).
+    #[serde(default)]
+    pub dialect: Option<crate::http::Dialect>,
+    /// `http` resources: the provider's GraphQL introspection JSON or OpenAPI document (JSON);
+    /// calls are then judged by it, and an operation it does not know is unknown.
+    #[serde(default)]
+    pub schema: Option<PathBuf>,
+    /// `http` resources: the provider pack (`railway`, or a pack file's path); by default the pack
+    /// whose hosts include the url's host.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// `http` resources: the header the upstream receives the credential in (`Authorization`).
+    #[serde(default)]
+    pub auth_header: Option<String>,
+    /// `http` resources: that header's value, `{secret}` standing for the secret
+    /// (`Bearer {secret}`).
+    #[serde(default)]
+    pub auth_template: Option<String>,
+    /// `http` resources: a PEM file of the root certificates the upstream's certificate must chain
+    /// to, instead of the public web roots.
+    #[serde(default)]
+    pub tls_ca: Option<PathBuf>,
+    /// The environment variable a provider CLI reads the credential from (`RAILWAY_TOKEN`), for
+    /// `airlock exec --resource NAME`.
+    #[serde(default)]
+    pub cli_env: Option<String>,
 }
 
 /// `[[backup]]`: a resource copied into the vault on a schedule.
@@ -606,6 +632,8 @@ struct File {
     #[serde(default)]
     postgres: PostgresConfig,
     #[serde(default)]
+    http: crate::http::HttpConfig,
+    #[serde(default)]
     hooks: HooksConfig,
     #[serde(default)]
     environment: Vec<EnvironmentConfig>,
@@ -629,6 +657,8 @@ pub struct Config {
     pub defaults: Defaults,
     pub vault: VaultConfig,
     pub postgres: PostgresConfig,
+    /// `[http]`: the API gateway.
+    pub http: crate::http::HttpConfig,
     pub hooks: HooksConfig,
     pub environments: Vec<EnvironmentConfig>,
     pub resources: Vec<ResourceConfig>,
@@ -752,6 +782,7 @@ impl Config {
                 }
             }
         }
+        crate::http::check(&file.http, &file.resource)?;
         for b in &file.backup {
             let r = file
                 .resource
@@ -777,6 +808,7 @@ impl Config {
             defaults: file.defaults,
             vault: file.vault,
             postgres: file.postgres,
+            http: file.http,
             hooks: file.hooks,
             environments: file.environment,
             resources: file.resource,

@@ -20,6 +20,7 @@
 mod config;
 mod discover;
 mod duration;
+mod http;
 mod resolve;
 mod secrets;
 mod starter;
@@ -32,6 +33,7 @@ pub use config::{
 };
 pub use discover::{discover, user_config_dir, Discovered};
 pub use duration::parse_duration;
+pub use http::{is_loopback_host, Dialect, HttpConfig, DEFAULT_AUTH_HEADER, DEFAULT_AUTH_TEMPLATE};
 pub use resolve::{Resolved, Resolver};
 pub use secrets::{list_secrets, read_secret, remove_secret, valid_secret_name, write_secret, SecretError};
 pub use starter::{STARTER_CONFIG, STARTER_POLICY_HEADER};
