@@ -28,6 +28,12 @@ pub struct SubmitRequest {
     /// Who submitted it, from the socket's peer credentials: set by the server, never by a caller.
     #[serde(skip)]
     pub peer: Option<crate::peer::Peer>,
+    /// What an in-process gateway knows about the action that the classifier cannot (the API
+    /// gateway: the provider's schema and operations), merged into the classifier's assessment,
+    /// the most alarming part winning. Never taken from the HTTP API: it could only lower nothing,
+    /// but an agent has no business describing its own action.
+    #[serde(skip)]
+    pub findings: Option<airlock_classify::Assessment>,
 }
 
 impl SubmitRequest {

@@ -68,7 +68,10 @@ impl Airlock {
         let world = RecordingWorld {
             scripts: Mutex::new(Vec::new()),
         };
-        let assessment = classify(&action, &world);
+        let mut assessment = classify(&action, &world);
+        if let Some(extra) = &req.findings {
+            super::findings::merge(&mut assessment, extra);
+        }
         let credentials = find_credentials(&req.input, own_token);
         let mut scripts = world.scripts.into_inner().unwrap_or_else(|p| p.into_inner());
         scripts.sort_by(|a, b| a.path.cmp(&b.path));

@@ -17,6 +17,7 @@
 mod classify;
 mod decide;
 mod evidence;
+mod findings;
 mod grants;
 mod hold;
 mod record;
