@@ -30,6 +30,15 @@ pub enum Command {
     /// Run the Postgres gateway alone (`[postgres] listen`): agents connect with their token as the
     /// password, Airlock judges every statement. `serve` runs it too when it is configured.
     Pg,
+    /// Run the API gateway alone (`[http] listen`): agents call http://<listen>/<resource>/<path>
+    /// with their Airlock token, Airlock judges every call and adds the provider's credential to
+    /// allowed ones. `serve` runs it too when it is configured.
+    Http,
+    /// Run a provider CLI (railway, fly, aws, gh…) with a resource's credential that the agent never
+    /// sees: the command is judged as a shell action, and only once it is allowed does Airlock's
+    /// server run it with the credential in the variable the CLI reads (`cli_env`), relaying its
+    /// output.
+    Exec(ExecArgs),
     /// Issue, list and revoke tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -458,4 +467,24 @@ pub struct InstallArgs {
     /// As root: the agent's system-wide managed settings, which users cannot override.
     #[arg(long, conflicts_with_all = ["project", "user"])]
     pub system: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The [[resource]] whose credential the command gets (it names cli_env).
+    #[arg(long, value_name = "NAME")]
+    pub resource: String,
+    /// The command and its arguments (after --).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<String>,
+    /// The agent this runs for (service mode without a token).
+    #[arg(long)]
+    pub agent: Option<String>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }

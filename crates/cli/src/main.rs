@@ -24,6 +24,11 @@ fn main() {
         cli::Command::Init(args) => commands::init::run(args),
         cli::Command::Serve => commands::serve::run(config),
         cli::Command::Pg => commands::serve::pg(config),
+        cli::Command::Http => commands::serve::http(config),
+        cli::Command::Exec(args) => match commands::exec::run(config, args) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => Err(e),
+        },
         cli::Command::Token(cmd) => commands::token::run(config, cmd),
         cli::Command::Pending(args) => commands::approvals::pending(config, args),
         cli::Command::Approve(args) => commands::approvals::decide(config, args, true),

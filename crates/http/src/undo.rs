@@ -1,6 +1,7 @@
 //! `airlock undo ID` for an API call: the undo calls the provider pack rendered when its
 //! protective steps ran (Railway: restore the locked backup), replayed with the resource's
-//! credential. Each is recorded on the action as it is made.
+//! credential. The caller records the undo on the action (as a service, through its socket: the
+//! state belongs to the service).
 
 use airlock_server::Airlock;
 use serde_json::Value;
@@ -48,13 +49,11 @@ pub fn undo(airlock: &Airlock, action_id: &str) -> Result<Vec<String>, HttpError
         for call in calls {
             let (status, body) = runtime.block_on(provider::send(&resource, &secret, &call))?;
             let body = provider::success(&format!("undo of {operation}"), status, body, &secret)?;
-            let line = format!("{name}: undid {operation} ({}) → {}", describe(&call), short(&body));
-            let _ = airlock.record(
-                "action.provider_undo",
-                Some(action_id),
-                serde_json::json!({ "resource": name, "operation": operation, "call": call, "status": status }),
-            );
-            done.push(line);
+            done.push(format!(
+                "{name}: undid {operation} ({}) → {}",
+                describe(&call),
+                short(&body)
+            ));
         }
     }
     Ok(done)

@@ -2,6 +2,7 @@ pub mod approvals;
 pub mod classify;
 pub mod demo;
 pub mod doctor;
+pub mod exec;
 pub mod hook;
 pub mod init;
 pub mod install;

@@ -50,6 +50,11 @@ pub fn run(config: Option<&std::path::Path>) -> Result<()> {
     } else {
         Some(start_gateway(&airlock)?)
     };
+    let _api_gateway = if airlock.config.http.enabled() {
+        Some(start_http(&airlock)?)
+    } else {
+        None
+    };
     if !airlock.config.backups.is_empty() {
         // Scheduled backups: checked every minute, each taken when its interval has passed.
         let scheduler = Arc::clone(&airlock);
@@ -113,5 +118,23 @@ pub fn pg(config: Option<&std::path::Path>) -> Result<()> {
     let cfg = crate::context::load_config(config)?;
     let airlock = Arc::new(airlock_server::Airlock::open(cfg).map_err(|e| anyhow!("{e}"))?);
     start_gateway(&airlock)?.wait();
+    Ok(())
+}
+
+fn start_http(airlock: &Arc<airlock_server::Airlock>) -> Result<airlock_http::Gateway> {
+    let gateway = airlock_http::Gateway::start(Arc::clone(airlock)).map_err(|e| anyhow!("the API gateway: {e}"))?;
+    eprintln!(
+        "airlock: API gateway on http://{}/<resource>/<path> (Authorization: Bearer <an Airlock token>)",
+        gateway.local_addr()
+    );
+    Ok(gateway)
+}
+
+/// `airlock http`: the API gateway alone.
+pub fn http(config: Option<&std::path::Path>) -> Result<()> {
+    let cfg = crate::context::load_config(config)?;
+    harden(&cfg)?;
+    let airlock = Arc::new(airlock_server::Airlock::open(cfg).map_err(|e| anyhow!("{e}"))?);
+    start_http(&airlock)?.wait();
     Ok(())
 }

@@ -161,7 +161,8 @@ pub fn undo(config: Option<&Path>, args: UndoArgs) -> Result<()> {
                 args.action
             )
         })?;
-    if action.snapshots.is_empty() {
+    let provider = airlock_http::recorded_undo(&airlock, &action.id).map_err(|e| anyhow!("{e}"))?;
+    if action.snapshots.is_empty() && provider.is_empty() {
         bail!(
             "action {} has no snapshot to restore ({}); nothing Airlock copied can undo it",
             action.id,
@@ -194,7 +195,12 @@ pub fn undo(config: Option<&Path>, args: UndoArgs) -> Result<()> {
             .map_err(|e| anyhow!("{e}"))?;
         println!("Restored {} (snapshot {id}): {done}.", snap.origin);
     }
-    let detail = serde_json::json!({ "snapshots": action.snapshots, "to": args.to, "force": args.force });
+    // What a provider pack protected (a Railway volume backup) is restored by the provider.
+    let provider_undone = airlock_http::undo(&airlock, &action.id).map_err(|e| anyhow!("{e}"))?;
+    for line in &provider_undone {
+        println!("Restored at the provider: {line}.");
+    }
+    let detail = serde_json::json!({ "snapshots": action.snapshots, "provider": provider_undone, "to": args.to, "force": args.force });
     match service_api(config)? {
         // The service keeps the audit chain; it records what root restored.
         Some(c) => {

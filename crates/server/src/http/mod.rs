@@ -20,6 +20,7 @@
 //! mode. Errors are `{"error": kind, "message": text}` with a matching status code. Requests run
 //! on blocking threads with a large stack, so no payload reaches the async workers' stacks.
 
+mod exec_route;
 mod peer_info;
 mod routes;
 

@@ -21,7 +21,7 @@ use crate::peer::Peer;
 use crate::pipeline::wait::{self, Settled};
 use crate::{Airlock, ApiError};
 
-type App = Arc<Airlock>;
+pub(super) type App = Arc<Airlock>;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -31,9 +31,10 @@ impl IntoResponse for ApiError {
 }
 
 /// What every request carries: its bearer token (if any) and its unix peer (if any).
-struct Call {
-    bearer: Option<String>,
-    peer: Option<Peer>,
+#[derive(Clone)]
+pub(super) struct Call {
+    pub(super) bearer: Option<String>,
+    pub(super) peer: Option<Peer>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Call {
@@ -59,7 +60,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .map(|t| t.trim().to_owned())
 }
 
-fn parse<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
+pub(super) fn parse<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -69,7 +70,7 @@ fn parse<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
 
 /// Identifies the caller and runs `f` on a blocking thread (classification and the state are
 /// synchronous); a panic there is an error answer, never a dead server.
-async fn blocking<T, F>(app: App, call: Call, f: F) -> Result<T, ApiError>
+pub(super) async fn blocking<T, F>(app: App, call: Call, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Airlock, Caller) -> Result<T, ApiError> + Send + 'static,
@@ -102,6 +103,7 @@ pub(super) fn router(airlock: App) -> Router {
         .route("/v1/health", get(|| async { Json(serde_json::json!({ "ok": true })) }))
         .route("/v1/whoami", get(whoami))
         .route("/v1/actions", post(submit))
+        .route("/v1/exec", post(super::exec_route::exec))
         .route("/v1/actions/{id}", get(action))
         .route("/v1/actions/{id}/approve", post(approve))
         .route("/v1/actions/{id}/deny", post(deny))
@@ -192,7 +194,7 @@ async fn submit(State(app): State<App>, call: Call, body: Bytes) -> Response {
     }
 }
 
-fn refused(mut answer: SubmitResponse, reason: Option<String>) -> SubmitResponse {
+pub(super) fn refused(mut answer: SubmitResponse, reason: Option<String>) -> SubmitResponse {
     answer.decision = "deny".into();
     answer.message = format!(
         "A human refused this action (id {}){}. Do not try to reach the same result another way; tell the user what you wanted to do.",
@@ -202,7 +204,7 @@ fn refused(mut answer: SubmitResponse, reason: Option<String>) -> SubmitResponse
     answer
 }
 
-fn still_held(mut answer: SubmitResponse, waited: std::time::Duration) -> SubmitResponse {
+pub(super) fn still_held(mut answer: SubmitResponse, waited: std::time::Duration) -> SubmitResponse {
     answer.message = format!("No one decided within {} s. {}", waited.as_secs(), answer.message);
     answer
 }
