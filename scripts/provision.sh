@@ -12,6 +12,7 @@ need_apt() { apt_missing+=("$1"); }
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt postgresql-15
 command -v psql >/dev/null || need_apt postgresql-client-15
 command -v openssl >/dev/null || need_apt openssl
+command -v curl >/dev/null || need_apt curl
 command -v setpriv >/dev/null || need_apt util-linux
 command -v useradd >/dev/null || need_apt passwd
 [ -x /usr/bin/python3 ] || need_apt python3

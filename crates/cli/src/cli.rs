@@ -485,6 +485,9 @@ pub struct ExecArgs {
     /// The agent this runs for (service mode without a token).
     #[arg(long)]
     pub agent: Option<String>,
+    /// When the command is held, answer at once instead of waiting for the humans.
+    #[arg(long)]
+    pub no_wait: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
 }

@@ -20,7 +20,7 @@ pub fn run(config: Option<&Path>, args: ExecArgs) -> Result<i32> {
     let inst = instance(config)?;
     // Long enough for a hold's wait (at most 240 s) and the command itself.
     let client = api(&inst, &args.auth)?.with_timeout(Duration::from_secs(900));
-    let body = json!({ "resource": args.resource, "argv": args.command, "wait": true, "agent": args.agent });
+    let body = json!({ "resource": args.resource, "argv": args.command, "wait": !args.no_wait, "agent": args.agent });
     let answer: airlock_server::ExecResponse = client
         .call("POST", "/v1/exec", Some(&body))
         .map_err(|e| anyhow!("{e}"))?;
