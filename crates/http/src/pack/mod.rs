@@ -229,3 +229,28 @@ mod tests {
         assert!(Pack::parse(bad_capture).unwrap_err().contains("capture b"));
     }
 }
+
+#[cfg(test)]
+mod readme_tests {
+    use super::Pack;
+
+    /// The packs sketched in packs/README.md load: the documented format is the real one.
+    #[test]
+    fn the_documented_sketches_are_valid_packs() {
+        let readme = include_str!("../../packs/README.md");
+        let block = readme
+            .split("```toml")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .unwrap();
+        for sketch in block.split("\n\n#") {
+            // Each sketch: its comment line, then the pack.
+            let text = sketch
+                .lines()
+                .skip_while(|l| !l.starts_with("name"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            Pack::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        }
+    }
+}
