@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::cli::DemoArgs;
 
+mod api;
 mod gateway;
 
 struct Server(Child);
@@ -292,6 +293,12 @@ fn replay(dir: &Path) -> Result<()> {
     let cluster = gateway::Cluster::start(dir)?;
     let gateway_port = gateway::free_port()?;
     let mut text = config_text(dir);
+    // The API half: a local stand-in for Railway behind the API gateway. The credential for it is
+    // in the server's environment only; the agent never gets one.
+    let railway = api::Railway::start()?;
+    let api_port = gateway::free_port()?;
+    text.push_str(&railway.config(api_port));
+    std::env::set_var(api::TOKEN_VAR, api::DEMO_RAILWAY_TOKEN);
     if let Some(c) = &cluster {
         c.seed()?;
         text.push_str(&c.config(gateway_port));
@@ -512,6 +519,20 @@ fn replay(dir: &Path) -> Result<()> {
             "\n(The database half is skipped: this machine has no PostgreSQL server binaries in /usr/lib/postgresql. Install postgresql to see the gateway.)"
         ),
     }
+    let agent_token = std::fs::read_to_string(&agent)?
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", api_port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("the API gateway did not start within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    api::replay(&mut demo, &railway, api_port, &agent_token, [&alice, &bob])?;
     demo.human(&["vault", "check", "--read-data"])?;
     demo.human(&["log", "--verify"])?;
 
@@ -522,7 +543,7 @@ fn replay(dir: &Path) -> Result<()> {
     let held = demo.rows.iter().filter(|r| r.1 == "HELD").count();
     let denied = demo.rows.iter().filter(|r| r.1 == "DENY").count();
     println!(
-        "\nAirlock let the everyday work through, refused {denied} actions outright (a found credential, a scope breach, an attempt to switch it off), and held {held} for humans; the production volume, database and data directory are untouched ({} still exists).",
+        "\nAirlock let the everyday work through, refused {denied} actions outright (a found credential, a scope breach, an attempt to switch it off), and held {held} for humans; the production database and data directory are untouched ({} still exists), and the one volume deletion humans approved ran only after Railway locked a backup of it.",
         demo.dir.join("prod/data/orders.db").display()
     );
     if !demo.failures.is_empty() {
