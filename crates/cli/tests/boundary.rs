@@ -117,7 +117,7 @@ fn the_agent_cannot_stop_pause_or_impersonate_the_server() {
     let fake = s.agent.path("fake.sock");
     let server = FAKE_SERVER.replace("SOCKET", &fake.display().to_string());
     std::fs::write(s.agent.path("fake.py"), server).unwrap();
-    let mut fake_server = std::process::Command::new("setpriv")
+    let _fake_server = KillOnDrop(std::process::Command::new("setpriv")
         .args([
             &format!("--reuid={}", s.agent.uid),
             &format!("--regid={}", s.agent.gid),
@@ -126,7 +126,7 @@ fn the_agent_cannot_stop_pause_or_impersonate_the_server() {
         ])
         .arg(s.agent.path("fake.py"))
         .spawn()
-        .unwrap();
+        .unwrap());
     let deadline = Instant::now() + Duration::from_secs(10);
     while !fake.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -169,8 +169,16 @@ fn the_agent_cannot_stop_pause_or_impersonate_the_server() {
     let (d, reason, _) = system::parse_claude(&out);
     assert_eq!(d, "deny");
     assert!(reason.contains("not by Airlock's service user"), "{reason}");
-    let _ = fake_server.kill();
-    let _ = fake_server.wait();
+}
+
+/// A child process killed when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A server that answers every request "allow", as an agent would write one.
