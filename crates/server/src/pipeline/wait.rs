@@ -49,12 +49,7 @@ fn refusal_reason(airlock: &Airlock, id: &str) -> Option<String> {
 
 /// Waits until the hold on `id` is decided or `limit` passes. `events` must have been subscribed
 /// before the action was submitted, so that no decision can fall between the two.
-pub async fn settle(
-    airlock: &Airlock,
-    events: &mut Receiver<ActionEvent>,
-    id: &str,
-    limit: Duration,
-) -> Settled {
+pub async fn settle(airlock: &Airlock, events: &mut Receiver<ActionEvent>, id: &str, limit: Duration) -> Settled {
     if let Some(s) = settled_state(airlock, id) {
         return s;
     }
