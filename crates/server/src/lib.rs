@@ -51,7 +51,7 @@ pub use http::{serve, ServeHandle};
 pub use ids::now;
 pub use operators::{Enrollment, NewOperator, OperatorView};
 pub use peer::{current_uid, peer_of, user_by_name, user_by_uid, Peer, UnixUser};
-pub use pipeline::{Evidence, EvidenceItem, GrantView, Probe, ScriptRead};
+pub use pipeline::{settle, Evidence, EvidenceItem, GrantView, Probe, ScriptRead, Settled};
 pub use policy_reload::PolicyStatus;
 pub use snapshots::{Plan, PlanItem, VaultSlot};
 pub use totp::{code_at as totp_code_at, otpauth_uri};

@@ -23,12 +23,13 @@ mod record;
 mod resolve;
 mod snapshot;
 mod spend;
-pub(crate) mod wait;
+mod wait;
 
 pub use classify::ScriptRead;
 pub use evidence::{Evidence, EvidenceItem};
 pub use grants::GrantView;
 pub(crate) use grants::MAX_GRANT_SECS;
+pub use wait::{settle, Settled};
 
 use airlock_policy::Outcome;
 use airlock_store::{ActionState, TokenRecord};

@@ -1,6 +1,7 @@
-//! Waiting on a hold: a hook that asked may wait (up to `[server] hold_wait`) for the humans'
-//! decision instead of being told to come back, so the agent's command simply pauses. Waiting is
-//! async — thousands of hooks can wait at once without a thread each.
+//! Waiting on a hold: a hook that asked (or the Postgres gateway, for a held statement) may wait
+//! (up to `[server] hold_wait`) for the humans' decision instead of being told to come back, so the
+//! agent's command simply pauses. Waiting is async — thousands of callers can wait at once without a
+//! thread each.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use crate::{ActionEvent, Airlock};
 
 /// How a hold ended, as far as a waiter knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Settled {
+pub enum Settled {
     /// Enough humans approved: retry now to spend the approval.
     Released,
     /// A human refused it, with their reason.
@@ -49,12 +50,7 @@ fn refusal_reason(airlock: &Airlock, id: &str) -> Option<String> {
 
 /// Waits until the hold on `id` is decided or `limit` passes. `events` must have been subscribed
 /// before the action was submitted, so that no decision can fall between the two.
-pub(crate) async fn settle(
-    airlock: &Airlock,
-    events: &mut Receiver<ActionEvent>,
-    id: &str,
-    limit: Duration,
-) -> Settled {
+pub async fn settle(airlock: &Airlock, events: &mut Receiver<ActionEvent>, id: &str, limit: Duration) -> Settled {
     if let Some(s) = settled_state(airlock, id) {
         return s;
     }
