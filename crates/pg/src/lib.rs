@@ -28,6 +28,7 @@ mod fuzz;
 mod gateway;
 mod judge;
 mod measure;
+mod measure_tls;
 mod messages;
 mod names;
 mod pool;

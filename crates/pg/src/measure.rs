@@ -13,10 +13,14 @@ use std::cell::{OnceCell, RefCell};
 use std::time::Duration;
 
 use airlock_server::{Evaluation, EvidenceItem};
+use postgres::config::SslMode;
 use serde_json::{json, Value};
 
+use crate::measure_tls::Rustls;
 use crate::probe::SessionView;
 use crate::resolve::{resolve, Resolution};
+use crate::upstream::take_tls_params;
+use crate::upstream_tls::UpstreamTls;
 
 /// A read-only transaction on the resource that reads names as the client's session does.
 pub struct Measuring {
@@ -31,13 +35,23 @@ impl Measuring {
             .find(|r| r.name == resource)
             .ok_or("the resource is gone from the config")?;
         let url = resource.connection_url(config)?;
-        let mut pg_config: postgres::Config = url
+        // TLS as the URL asks, the way the gateway's own sessions do it.
+        let (rest, mode, root) = take_tls_params(&url);
+        let tls = UpstreamTls::from_params(mode.as_deref(), root.as_deref()).map_err(|e| e.to_string())?;
+        let mut pg_config: postgres::Config = rest
             .parse()
             .map_err(|_| "the resource's url does not parse".to_owned())?;
         pg_config.connect_timeout(Duration::from_secs(5));
-        let mut client = pg_config
-            .connect(postgres::NoTls)
-            .map_err(|e| format!("cannot connect: {e}"))?;
+        pg_config.ssl_mode(match tls {
+            UpstreamTls::Disable => SslMode::Disable,
+            UpstreamTls::Prefer => SslMode::Prefer,
+            UpstreamTls::Require | UpstreamTls::VerifyFull { .. } => SslMode::Require,
+        });
+        let connected = match tls.connector().map_err(|e| e.to_string())? {
+            Some(connector) => pg_config.connect(Rustls(connector)),
+            None => pg_config.connect(postgres::NoTls),
+        };
+        let mut client = connected.map_err(|e| format!("cannot connect: {e}"))?;
         client
             .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '5s'; SET LOCAL lock_timeout = '2s'")
             .map_err(|e| e.to_string())?;
