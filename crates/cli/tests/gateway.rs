@@ -932,6 +932,19 @@ fn the_gateway_reaches_a_database_that_accepts_tls_only() {
             .get(0);
         assert!(ssl, "{db}: the upstream session must use TLS");
     }
+    // The measuring connection reaches it over TLS too: a held statement's names resolve there.
+    let alice = inst.token("alice", &["--operator"]);
+    let mut c = connect("verified").unwrap();
+    c.batch_execute("CREATE TABLE kept_tls (id int)").unwrap();
+    let (code, _) = db_error(c.batch_execute("TRUNCATE kept_tls").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    let out = inst.run(
+        &["pending", "--json", "--token-file", &alice.display().to_string()],
+        None,
+    );
+    let pending: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let held = pending.iter().find(|a| a["summary"] == "TRUNCATE kept_tls").unwrap();
+    assert_eq!(evidence_for(held, "kept_tls")["resolved"], "public.kept_tls", "{held}");
     let (code, text) = db_error(
         connect("wrong-root")
             .err()
@@ -1161,6 +1174,13 @@ fn the_session_is_asked_how_it_reads_names() {
     c.batch_execute("ROLLBACK").unwrap();
     let _ = c.batch_execute("TRUNCATE TABLE tmp_import").unwrap_err();
     assert_eq!(resolved("TRUNCATE TABLE tmp_import"), "public.tmp_import");
+    // After a COPY FROM STDIN over the extended protocol (whose first Sync the server ignores),
+    // the session can still be asked.
+    let mut w = c.copy_in("COPY tmp_import FROM STDIN").unwrap();
+    w.write_all(b"2\n3\n").unwrap();
+    assert_eq!(w.finish().unwrap(), 2);
+    let _ = c.batch_execute("TRUNCATE ONLY tmp_import").unwrap_err();
+    assert_eq!(resolved("TRUNCATE ONLY tmp_import"), "public.tmp_import");
     // In a failed transaction the session cannot answer: held (the client hears 25P02, as from
     // any statement there), with why, and never approvable.
     c.batch_execute("BEGIN").unwrap();
@@ -1186,7 +1206,10 @@ fn the_session_is_asked_how_it_reads_names() {
     let shadowed = gw.pending_for("DROP TABLE tmp_import CASCADE");
     let why = evidence_for(&shadowed, "tmp_import");
     assert!(why["why"].as_str().unwrap().contains("temporary"), "{why}");
-    assert_eq!(rows_of(&gw.pg, "scratch", "public.tmp_import"), vec!["(1)".to_owned()]);
+    assert_eq!(
+        rows_of(&gw.pg, "scratch", "public.tmp_import"),
+        vec!["(1)".to_owned(), "(2)".to_owned(), "(3)".to_owned()]
+    );
 }
 
 /// Raw protocol: the gateway's question to the session, in a pipeline and around the extended
@@ -1211,6 +1234,23 @@ fn the_question_to_the_session_never_reaches_the_client() {
     let replies = read_replies(&mut s, 3);
     assert_eq!(tags(&replies), "TDCZ EZ TDCZ");
     let id = held_id(&String::from_utf8_lossy(&replies[4].1));
+
+    // A second held statement inside the same extended batch: the session cannot be asked before
+    // the client's Sync, so its evidence is unknown — at once, not after a wait.
+    buf.clear();
+    for table in ["rawt", "rawt2"] {
+        frontend::parse("", &format!("TRUNCATE {table}"), [], &mut buf).unwrap();
+        bind(&mut buf, "", "", &[]);
+        frontend::execute("", 0, &mut buf).unwrap();
+    }
+    frontend::sync(&mut buf);
+    let started = Instant::now();
+    s.write_all(&buf).unwrap();
+    assert_eq!(tags(&read_replies(&mut s, 1)), "EZ");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let second = gw.pending_for("TRUNCATE rawt2");
+    let why = evidence_for(&second, "(session)");
+    assert!(why["why"].as_str().unwrap().contains("batch"), "{why}");
     gw.approve(&gw.alice, &id);
 
     // The client's unnamed statement, prepared before the question, is still there after it.
