@@ -1119,6 +1119,21 @@ fn an_approval_covers_only_the_relations_its_names_meant() {
     let out = gw.inst.run(&["undo", &second], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(rows_of(&gw.pg, "shop", "other.tmp_import"), other_before);
+
+    // Asking the session takes no snapshot: after an approved LOCK (which takes none either), the
+    // transaction may still choose its isolation level, as it must before its first query.
+    let lock = "LOCK TABLE public.tmp_import IN ACCESS EXCLUSIVE MODE";
+    let (_, text) = db_error(c.batch_execute(lock).unwrap_err());
+    gw.approve(&gw.alice, &held_id(&text));
+    c.batch_execute("BEGIN").unwrap();
+    c.batch_execute(lock).unwrap();
+    c.batch_execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").unwrap();
+    c.batch_execute("COMMIT").unwrap();
+    // (Whereas any query would have fixed it.)
+    c.batch_execute("BEGIN; SELECT 1").unwrap();
+    let (code, _) = db_error(c.batch_execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").unwrap_err());
+    assert_eq!(code, SqlState::ACTIVE_SQL_TRANSACTION);
+    c.batch_execute("ROLLBACK").unwrap();
 }
 
 #[test]
