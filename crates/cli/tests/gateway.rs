@@ -1131,7 +1131,10 @@ fn an_approval_covers_only_the_relations_its_names_meant() {
     c.batch_execute("COMMIT").unwrap();
     // (Whereas any query would have fixed it.)
     c.batch_execute("BEGIN; SELECT 1").unwrap();
-    let (code, _) = db_error(c.batch_execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").unwrap_err());
+    let (code, _) = db_error(
+        c.batch_execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+            .unwrap_err(),
+    );
     assert_eq!(code, SqlState::ACTIVE_SQL_TRANSACTION);
     c.batch_execute("ROLLBACK").unwrap();
 }
