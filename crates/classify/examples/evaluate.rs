@@ -127,7 +127,13 @@ fn main() {
         "class", "cases", "recall", "false alarms", "exact"
     );
     let row = |name: &str, t: &Tally| {
-        let pct = |a: usize, b: usize| if b == 0 { "-".to_owned() } else { format!("{:.1}%", 100.0 * a as f64 / b as f64) };
+        let pct = |a: usize, b: usize| {
+            if b == 0 {
+                "-".to_owned()
+            } else {
+                format!("{:.1}%", 100.0 * a as f64 / b as f64)
+            }
+        };
         println!(
             "{:<16} {:>6} {:>6}/{:<3} {:>6} {:>6}/{:<3} {:>6} {:>10}",
             name,

@@ -18,6 +18,8 @@ pub(crate) struct Ctx<'a> {
     pub found: Findings,
     /// Shell variables assigned literal values earlier in the same command line.
     pub vars: std::collections::HashMap<String, String>,
+    /// The environment assignments of the command being judged (`CURL_HOME=… curl`, `env X=1 …`).
+    pub env: Vec<(String, crate::arg::Arg)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -36,6 +38,7 @@ impl<'a> Ctx<'a> {
             work: 0,
             found: Findings::default(),
             vars: std::collections::HashMap::new(),
+            env: Vec::new(),
         }
     }
 

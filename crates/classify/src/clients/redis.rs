@@ -76,7 +76,7 @@ pub(super) fn run(args: &[Arg], stdin: &Stream, summary: &str, ctx: &mut Ctx<'_>
         }
         return;
     }
-    command(&a.positionals, summary, ctx);
+    command(&a.positionals.iter().collect::<Vec<_>>(), summary, ctx);
 }
 
 fn command(words: &[&Arg], summary: &str, ctx: &mut Ctx<'_>) {

@@ -2,6 +2,7 @@
 //! `wget`, `http`/`https`/`xh`), judged by method, path and, for GraphQL, the operations in the body.
 
 mod cli;
+mod curl;
 mod graphql;
 mod raw;
 mod url;

@@ -34,6 +34,9 @@ pub(super) struct ToolSpec {
     pub default: String,
     #[serde(default)]
     pub value_flags: Vec<String>,
+    /// Flags that never take a separate value, whatever the converted Fig grammar says.
+    #[serde(default)]
+    pub switches: Vec<String>,
     #[serde(default)]
     pub short_clusters: Option<bool>,
     #[serde(default)]

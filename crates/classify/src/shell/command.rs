@@ -65,6 +65,7 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     for (name, value) in assignments {
         record_env_target(name, &value.text, ctx);
     }
+    ctx.env = assignments.to_vec();
     for a in args {
         if a.text.contains("://") {
             http::url_targets(&a.text, ctx);
@@ -252,6 +253,7 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
     // cmd`); the wrapped command starts at the first positional after them, or after `--`.
     let mut skipped: Vec<&Arg> = Vec::new();
     let mut placeholder: Option<String> = None;
+    let mut env: Vec<(String, Arg)> = Vec::new();
     while i < args.len() {
         let a = &args[i];
         let t = a.text.as_str();
@@ -262,6 +264,13 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
         if w.assignments && is_assignment(t) {
             let (k, v) = t.split_once('=').unwrap_or((t, ""));
             record_env_target(k, v, ctx);
+            env.push((
+                k.to_owned(),
+                Arg {
+                    text: v.to_owned(),
+                    ..a.clone()
+                },
+            ));
             i += 1;
             continue;
         }
@@ -361,7 +370,7 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
     }
     run(
         rest,
-        &[],
+        &env,
         if w.stdin_args { Stream::Terminal } else { stdin.clone() },
         ctx,
     )
