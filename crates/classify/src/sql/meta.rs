@@ -12,7 +12,8 @@ pub(super) fn strip_client_commands(sql: &str, dialect: SqlDialect, ctx: &mut Ct
         let t = line.trim_start();
         if dialect == SqlDialect::Postgres && t.starts_with('\\') {
             psql_meta(t, ctx);
-        } else if dialect == SqlDialect::Sqlite && t.starts_with('.') {
+        } else if t.starts_with('.') && t[1..].starts_with(|c: char| c.is_ascii_lowercase()) {
+            // sqlite3's dot commands; no other SQL line starts with a dot and a letter.
             sqlite_dot(t, ctx);
         } else {
             out.push_str(line);

@@ -4,8 +4,11 @@
 
 mod meta;
 mod names;
+mod power;
 mod statement;
 mod tautology;
+mod transaction;
+mod unbounded;
 
 use sqlparser::dialect::{ClickHouseDialect, Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
@@ -46,16 +49,11 @@ pub(crate) fn classify_dialect(sql: &str, dialect: SqlDialect, ctx: &mut Ctx<'_>
     if sql.trim().is_empty() {
         return;
     }
-    let d = dialect.dialect();
-    match Parser::parse_sql(d.as_ref(), &sql) {
-        Ok(statements) => {
-            for st in &statements {
-                if !ctx.tick() {
-                    return;
-                }
-                statement::classify(st, ctx);
-            }
-        }
+    // MySQL's `\G` ends a statement like `;` (it only changes how the client prints rows).
+    let sql = sql.replace("\\G", ";");
+    let (d, parsed) = parse_any(&sql, dialect);
+    match parsed {
+        Ok(statements) => transaction::statements(&statements, dialect, ctx),
         // One bad statement must not hide the others: judge each piece on its own.
         Err(_) => match split_statements(&sql, d.as_ref()) {
             Some(pieces) => {
@@ -76,6 +74,27 @@ pub(crate) fn classify_dialect(sql: &str, dialect: SqlDialect, ctx: &mut Ctx<'_>
             ),
         },
     }
+}
+
+/// Parses with the client's dialect; text sent as plain SQL (an `http` body, a tool argument, the
+/// gateway) that PostgreSQL's grammar rejects is tried as SQLite and MySQL too, so that valid SQL of
+/// another database (`PRAGMA table_info(t)`, backquoted names) is judged rather than refused.
+fn parse_any(
+    sql: &str,
+    dialect: SqlDialect,
+) -> (Box<dyn Dialect>, Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError>) {
+    let d = dialect.dialect();
+    let first = Parser::parse_sql(d.as_ref(), sql);
+    if first.is_ok() || dialect != SqlDialect::Postgres {
+        return (d, first);
+    }
+    for other in [SqlDialect::Sqlite, SqlDialect::MySql] {
+        let od = other.dialect();
+        if let Ok(st) = Parser::parse_sql(od.as_ref(), sql) {
+            return (od, Ok(st));
+        }
+    }
+    (d, first)
 }
 
 /// Whether `sql` is valid PostgreSQL as a whole.
@@ -202,7 +221,17 @@ fn unparsed(piece: &str, error: &str, dialect: &dyn Dialect, ctx: &mut Ctx<'_>) 
             "a DO block runs procedural code whose effect cannot be known before it runs",
         ),
         "TABLE" => ctx.op(Risk::Read, piece, "TABLE reads a whole table"),
-        "VACUUM" | "ANALYZE" | "REINDEX" | "CLUSTER" | "CHECKPOINT" => ctx.op(
+        "RESET" if matches!(word(1).as_str(), "MASTER" | "BINARY" | "REPLICA" | "SLAVE") => ctx.op(
+            Risk::Destructive,
+            piece,
+            "RESET MASTER/REPLICA deletes the binary logs that replication and point-in-time recovery need",
+        ),
+        "PURGE" => ctx.op(
+            Risk::Destructive,
+            piece,
+            "PURGE BINARY LOGS deletes the logs that replication and point-in-time recovery need",
+        ),
+        "VACUUM" | "ANALYZE" | "REINDEX" | "CLUSTER" | "CHECKPOINT" | "OPTIMIZE" => ctx.op(
             Risk::Write,
             piece,
             format!("{first} is maintenance: it reorganises but keeps the data"),

@@ -8,7 +8,9 @@ use sqlparser::ast::{
 };
 
 use super::names::{factor, last_part, object, tables_of};
+use super::power::{alter_table_harm, grant_power, policy_allows_all, role_membership, role_power, set_disables_safeguard};
 use super::tautology::{truth, Truth};
+use super::unbounded::keeps_every_row;
 use crate::ctx::Ctx;
 use crate::{Risk, TargetKind};
 
@@ -75,7 +77,14 @@ fn functions(st: &Statement, text: &str, ctx: &mut Ctx<'_>) {
     for f in calls.0 {
         let (name, schema) = last_part(&f);
         let builtin = schema.as_deref().is_none_or(|s| s == "pg_catalog");
-        match packs.sql_functions.get(&name).filter(|_| builtin) {
+        // Extension functions are listed by their qualified name (`cron.unschedule`).
+        let qualified = object(&f);
+        let known = packs
+            .sql_functions
+            .get(&name)
+            .filter(|_| builtin)
+            .or_else(|| packs.sql_functions.get(&qualified).filter(|_| schema.is_some()));
+        match known {
             Some(k) => ctx.op(k.risk, text, format!("{name}(): {}", k.reason)),
             None => ctx.op(
                 Risk::Unknown,
@@ -93,8 +102,36 @@ fn table(ctx: &mut Ctx<'_>, name: String) {
     ctx.target(TargetKind::Table, name);
 }
 
+/// Tables that are the database's own catalog: writing them corrupts the schema itself.
+fn is_catalog(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("pg_catalog.")
+        || n.starts_with("pg_")
+        || n.starts_with("information_schema.")
+        || n.starts_with("mysql.")
+        || n.starts_with("sqlite_")
+}
+
+fn catalog_write(names: &[String], text: &str, ctx: &mut Ctx<'_>) {
+    if let Some(n) = names.iter().find(|n| is_catalog(n)) {
+        ctx.op(
+            Risk::Destructive,
+            text,
+            format!("writes the system catalog {n}: the database's own definition of its schema"),
+        );
+    }
+}
+
 fn where_clause(kind: &str, selection: Option<&Expr>, tables: &[String], text: &str, ctx: &mut Ctx<'_>) {
     let list = tables.join(", ");
+    if let Some(why) = selection.and_then(|e| keeps_every_row(e, tables)) {
+        ctx.op(
+            Risk::Destructive,
+            text,
+            format!("{kind} whose WHERE keeps every row ({why}) affects all of {list}"),
+        );
+        return;
+    }
     match selection.map(truth) {
         None => ctx.op(
             Risk::Destructive,
@@ -123,6 +160,27 @@ fn where_clause(kind: &str, selection: Option<&Expr>, tables: &[String], text: &
                 "{kind} whose WHERE turns on a parameter's value ($1 = $2, LIKE $1, …): bound one way it affects every row of {list}, and that is not known until it runs"
             ),
         ),
+    }
+}
+
+/// Whether a WHERE clause only joins columns of different tables (`a.x = b.y AND …`).
+fn only_joins(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => only_joins(inner),
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::And,
+            right,
+        } => only_joins(left) && only_joins(right),
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::Eq,
+            right,
+        } => matches!(
+            (left.as_ref(), right.as_ref()),
+            (Expr::CompoundIdentifier(_), Expr::CompoundIdentifier(_))
+        ),
+        _ => false,
     }
 }
 
@@ -189,6 +247,7 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             for n in &names {
                 table(ctx, n.clone());
             }
+            catalog_write(&names, text, ctx);
             where_clause("UPDATE", u.selection.as_ref(), &names, text, ctx);
         }
         Statement::Delete(d) => {
@@ -200,6 +259,15 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             }
             for n in &names {
                 table(ctx, n.clone());
+            }
+            catalog_write(&names, text, ctx);
+            if d.using.is_some() && d.selection.as_ref().is_some_and(only_joins) {
+                ctx.op(
+                    Risk::Destructive,
+                    text,
+                    format!("DELETE … USING whose WHERE only joins the tables deletes every row of {} that has a match", names.join(", ")),
+                );
+                return;
             }
             where_clause("DELETE", d.selection.as_ref(), &names, text, ctx);
         }
@@ -263,7 +331,9 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
                     destructive = true;
                 }
             }
-            if destructive {
+            if let Some(why) = a.operations.iter().find_map(alter_table_harm) {
+                ctx.op(Risk::Destructive, text, why);
+            } else if destructive {
                 ctx.op(
                     Risk::Destructive,
                     text,
@@ -284,8 +354,17 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
                     "COPY … PROGRAM runs a shell command on the database server",
                 ),
                 (true, CopyTarget::Stdout) => ctx.op(Risk::Read, text, "COPY … TO STDOUT exports rows"),
-                (true, _) => ctx.op(Risk::Write, text, "COPY … TO writes a file on the database server"),
-                (false, _) => ctx.op(Risk::Write, text, "COPY … FROM loads rows into a table"),
+                (false, CopyTarget::Stdin) => ctx.op(Risk::Write, text, "COPY … FROM STDIN loads rows into a table"),
+                (true, _) => ctx.op(
+                    Risk::Destructive,
+                    text,
+                    "COPY … TO a file writes (or overwrites) a file on the database server with the server's rights",
+                ),
+                (false, _) => ctx.op(
+                    Risk::Destructive,
+                    text,
+                    "COPY … FROM a file reads any file the database server can read (keys, passwords)",
+                ),
             }
         }
         Statement::Execute { .. } => ctx.op(
@@ -328,24 +407,51 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             ctx.target(TargetKind::Schema, schema_name.to_string().to_lowercase());
             ctx.op(Risk::Write, text, "creates a schema");
         }
+        Statement::CreateRole(_) | Statement::CreateUser(_) | Statement::AlterRole { .. } | Statement::AlterUser(_)
+            if role_power(text).is_some() =>
+        {
+            ctx.op(Risk::Destructive, text, role_power(text).unwrap_or_default());
+        }
+        Statement::Grant(g) if grant_power(g).is_some() => {
+            ctx.op(Risk::Destructive, text, grant_power(g).unwrap_or_default());
+        }
+        Statement::GrantRole(_) if role_membership(text).is_some() => {
+            ctx.op(Risk::Destructive, text, role_membership(text).unwrap_or_default());
+        }
+        Statement::CreateExtension(_)
+        | Statement::CreateServer(_)
+        | Statement::CreateForeignTable(_)
+        | Statement::CreateForeignDataWrapper(_)
+        | Statement::CreateUserMapping(_) => ctx.op(
+            Risk::Destructive,
+            text,
+            "loads code into the server or connects it to another server: it reaches beyond this database",
+        ),
+        Statement::CreateFunction(_)
+        | Statement::CreateProcedure { .. }
+        | Statement::CreateTrigger(_)
+        | Statement::CreateRule(_) => ctx.op(
+            Risk::Unknown,
+            text,
+            "defines code that runs later (a function, trigger or rule): what it will do is not known when it is defined",
+        ),
+        Statement::CreatePolicy(_) | Statement::AlterPolicy(_) if policy_allows_all(text) => ctx.op(
+            Risk::Destructive,
+            text,
+            "a row-security policy that is always true lets every row through: row-level security is off in effect",
+        ),
+        Statement::Set(_) if set_disables_safeguard(text).is_some() => {
+            ctx.op(Risk::Destructive, text, set_disables_safeguard(text).unwrap_or_default());
+        }
         Statement::CreateView(_)
         | Statement::CreateIndex(_)
         | Statement::CreateRole(_)
         | Statement::CreateUser(_)
-        | Statement::CreateFunction(_)
-        | Statement::CreateProcedure { .. }
-        | Statement::CreateTrigger(_)
         | Statement::CreateSequence { .. }
         | Statement::CreateType { .. }
         | Statement::CreateDomain(_)
-        | Statement::CreateExtension(_)
         | Statement::CreatePolicy(_)
-        | Statement::CreateRule(_)
         | Statement::CreateVirtualTable { .. }
-        | Statement::CreateServer(_)
-        | Statement::CreateForeignTable(_)
-        | Statement::CreateForeignDataWrapper(_)
-        | Statement::CreateUserMapping(_)
         | Statement::CreateCollation(_)
         | Statement::CreateAggregate(_)
         | Statement::CreateOperator(_)
