@@ -20,6 +20,8 @@ pub(crate) struct Ctx<'a> {
     pub vars: std::collections::HashMap<String, String>,
     /// The environment assignments of the command being judged (`CURL_HOME=… curl`, `env X=1 …`).
     pub env: Vec<(String, crate::arg::Arg)>,
+    /// Names a SQL statement defines with WITH, while it is judged.
+    pub sql_ctes: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -39,6 +41,7 @@ impl<'a> Ctx<'a> {
             found: Findings::default(),
             vars: std::collections::HashMap::new(),
             env: Vec::new(),
+            sql_ctes: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod meta;
 mod names;
+mod plpgsql;
 mod power;
 mod statement;
 mod tautology;
@@ -215,11 +216,13 @@ fn unparsed(piece: &str, error: &str, dialect: &dyn Dialect, ctx: &mut Ctx<'_>) 
                 format!("{first} {kind} removes {name} or its data"),
             );
         }
+        "DO" if plpgsql::classify_do(piece, ctx) => {}
         "DO" => ctx.op(
             Risk::Unknown,
             piece,
             "a DO block runs procedural code whose effect cannot be known before it runs",
         ),
+        "PRAGMA" => pragma(piece, ctx),
         "TABLE" => ctx.op(Risk::Read, piece, "TABLE reads a whole table"),
         "RESET" if matches!(word(1).as_str(), "MASTER" | "BINARY" | "REPLICA" | "SLAVE") => ctx.op(
             Risk::Destructive,
@@ -241,6 +244,23 @@ fn unparsed(piece: &str, error: &str, dialect: &dyn Dialect, ctx: &mut Ctx<'_>) 
             piece,
             format!("the SQL could not be parsed ({error}); Airlock refuses what it cannot read"),
         ),
+    }
+}
+
+/// SQLite's PRAGMA: reading one is a read; setting one changes the database's behaviour, and
+/// switching off foreign keys or letting the schema be written removes a safeguard.
+fn pragma(piece: &str, ctx: &mut Ctx<'_>) {
+    let lower = piece.to_ascii_lowercase();
+    let Some((name, value)) = lower.split_once('=') else {
+        ctx.op(Risk::Read, piece, "PRAGMA without a value only reads a setting or the schema");
+        return;
+    };
+    let value = value.trim().trim_end_matches(';').trim();
+    let off = matches!(value, "off" | "0" | "false" | "no");
+    if (name.contains("foreign_keys") && off) || (name.contains("writable_schema") && !off) || (name.contains("secure_delete") && off) {
+        ctx.op(Risk::Destructive, piece, "the PRAGMA switches off a safeguard (foreign keys, read-only schema)");
+    } else {
+        ctx.op(Risk::Write, piece, "the PRAGMA changes a database setting");
     }
 }
 

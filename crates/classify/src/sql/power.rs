@@ -76,11 +76,23 @@ pub(super) fn alter_table_harm(op: &AlterTableOperation) -> Option<&'static str>
         }
         AlterTableOperation::SetUnlogged => Some("SET UNLOGGED: the table is no longer crash-safe or replicated"),
         AlterTableOperation::AlterColumn {
-            op: AlterColumnOperation::SetDataType { .. },
+            op: AlterColumnOperation::SetDataType { data_type, using, .. },
             ..
-        } => Some("changes a column's type: every value is rewritten, and lost where it does not convert"),
+        } if using.is_some() || !widening(&data_type.to_string()) => {
+            Some("changes a column's type: every value is rewritten, and lost where it does not convert")
+        }
         _ => None,
     }
+}
+
+/// Types that hold every value of the usual narrower types of their family (int → bigint,
+/// varchar(n) → text): converting to them loses nothing.
+fn widening(ty: &str) -> bool {
+    matches!(
+        ty.to_ascii_lowercase().as_str(),
+        "bigint" | "int8" | "numeric" | "decimal" | "text" | "varchar" | "character varying" | "double precision"
+            | "float8" | "jsonb" | "timestamptz" | "timestamp with time zone"
+    )
 }
 
 /// A SET that turns off a safeguard for what follows in the session (not merely changes who acts).

@@ -35,11 +35,32 @@ pub(super) fn classify(st: &Statement, ctx: &mut Ctx<'_>) {
         ctx.op(Risk::Read, &text, "EXPLAIN only shows a plan");
         return;
     }
+    // Names defined by WITH, so that `DELETE … USING cte` is not read as a join with a table.
+    ctx.sql_ctes = ctes(st);
     let _ = visit_statements(st, |inner| {
         one(inner, ctx);
         ControlFlow::<()>::Continue(())
     });
     functions(st, &text, ctx);
+}
+
+struct Ctes(Vec<String>);
+
+impl Visitor for Ctes {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, q: &sqlparser::ast::Query) -> ControlFlow<()> {
+        for cte in q.with.iter().flat_map(|w| &w.cte_tables) {
+            self.0.push(cte.alias.name.value.to_lowercase());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn ctes(st: &Statement) -> Vec<String> {
+    let mut c = Ctes(Vec::new());
+    let _ = st.visit(&mut c);
+    c.0
 }
 
 /// Every function a statement calls, in expressions and as table functions in FROM
@@ -163,6 +184,11 @@ fn where_clause(kind: &str, selection: Option<&Expr>, tables: &[String], text: &
     }
 }
 
+fn replication_logs(text: &str) -> bool {
+    let t = text.to_ascii_uppercase();
+    ["MASTER", "REPLICA", "SLAVE", "BINARY"].iter().any(|w| t.contains(w))
+}
+
 /// Whether a WHERE clause only joins columns of different tables (`a.x = b.y AND …`).
 fn only_joins(e: &Expr) -> bool {
     match e {
@@ -261,7 +287,12 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
                 table(ctx, n.clone());
             }
             catalog_write(&names, text, ctx);
-            if d.using.is_some() && d.selection.as_ref().is_some_and(only_joins) {
+            let using_ctes = d
+                .using
+                .iter()
+                .flatten()
+                .all(|t| tables_of(std::slice::from_ref(t)).iter().all(|n| ctx.sql_ctes.contains(n)));
+            if d.using.is_some() && !using_ctes && d.selection.as_ref().is_some_and(only_joins) {
                 ctx.op(
                     Risk::Destructive,
                     text,
@@ -439,6 +470,11 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             Risk::Destructive,
             text,
             "a row-security policy that is always true lets every row through: row-level security is off in effect",
+        ),
+        Statement::Reset(_) if replication_logs(text) => ctx.op(
+            Risk::Destructive,
+            text,
+            "RESET MASTER/REPLICA deletes the binary logs that replication and point-in-time recovery need",
         ),
         Statement::Set(_) if set_disables_safeguard(text).is_some() => {
             ctx.op(Risk::Destructive, text, set_disables_safeguard(text).unwrap_or_default());
