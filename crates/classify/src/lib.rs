@@ -42,6 +42,7 @@ mod options;
 mod packs;
 mod redact;
 mod risk;
+mod safeguard;
 mod script;
 mod selfprotect;
 mod shell;

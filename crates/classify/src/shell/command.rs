@@ -66,6 +66,9 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
         record_env_target(name, &value.text, ctx);
     }
     ctx.env = assignments.to_vec();
+    if let Some(why) = crate::safeguard::in_args(args) {
+        ctx.op(Risk::Destructive, &summary, why);
+    }
     for a in args {
         if a.text.contains("://") {
             http::url_targets(&a.text, ctx);

@@ -98,6 +98,11 @@ fn parse_any(
     (d, first)
 }
 
+/// Whether `sql` is valid SQL in PostgreSQL's, SQLite's or MySQL's grammar.
+pub(crate) fn parses_any(sql: &str) -> bool {
+    parse_any(sql, SqlDialect::Postgres).1.is_ok()
+}
+
 /// Whether `sql` is valid PostgreSQL as a whole.
 pub(crate) fn parses(sql: &str) -> bool {
     Parser::parse_sql(&PostgreSqlDialect {}, sql).is_ok()
