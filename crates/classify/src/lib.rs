@@ -38,6 +38,7 @@ mod glob;
 mod http;
 mod interp;
 mod limits;
+mod nesting;
 mod options;
 mod packs;
 mod redact;

@@ -81,12 +81,15 @@ pub(crate) fn in_args(args: &[Arg]) -> Option<String> {
             let off = value.as_deref().is_some_and(|v| {
                 switched_off(name, v)
                     || (protective(name)
-                        && v.split(',').filter_map(|p| p.split_once('=')).any(|(_, x)| {
-                            OFF.contains(&x.trim().to_ascii_lowercase().as_str())
-                        }))
+                        && v.split(',')
+                            .filter_map(|p| p.split_once('='))
+                            .any(|(_, x)| OFF.contains(&x.trim().to_ascii_lowercase().as_str())))
             });
             if off {
-                return Some(format!("--{name} {} switches a safeguard off", value.unwrap_or_default()));
+                return Some(format!(
+                    "--{name} {} switches a safeguard off",
+                    value.unwrap_or_default()
+                ));
             }
         }
         // `Status=Suspended`, `Key=false,Other=false` and JSON documents given as values.

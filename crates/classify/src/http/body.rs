@@ -59,9 +59,9 @@ pub(super) fn harm(req: &Request, url: &Url) -> Option<String> {
         _ => None,
     };
     if path.contains("_delete_by_query") || path.contains("_update_by_query") {
-        let all = body.as_ref().is_none_or(|b| {
-            b.get("query").is_none_or(|q| q.get("match_all").is_some())
-        });
+        let all = body
+            .as_ref()
+            .is_none_or(|b| b.get("query").is_none_or(|q| q.get("match_all").is_some()));
         if all {
             return Some("a by-query operation that matches every document rewrites or deletes all of them".to_owned());
         }

@@ -127,7 +127,11 @@ pub(crate) fn classify_request(req: &Request, ctx: &mut Ctx<'_>) {
         _ => {
             if let Some(verb) = destructive_path_verb(&url) {
                 if regenerable(&url.path) {
-                    ctx.op(Risk::Write, &summary, format!("{method} {verb}s a cache, which refills"));
+                    ctx.op(
+                        Risk::Write,
+                        &summary,
+                        format!("{method} {verb}s a cache, which refills"),
+                    );
                 } else {
                     ctx.op(
                         Risk::Destructive,
@@ -177,9 +181,11 @@ fn effective_method(req: &Request) -> String {
 
 /// A path that names a cache: clearing it costs a refill, not data.
 fn regenerable(path: &str) -> bool {
-    path.split('/')
-        .filter(|s| !s.is_empty())
-        .any(|s| words(&url::percent_decode(s)).iter().any(|w| w == "cache" || w == "caches"))
+    path.split('/').filter(|s| !s.is_empty()).any(|s| {
+        words(&url::percent_decode(s))
+            .iter()
+            .any(|w| w == "cache" || w == "caches")
+    })
 }
 
 /// An object name that carries a date or a timestamp is a new object, not an overwrite.
@@ -280,7 +286,10 @@ mod tests {
     fn path_verbs_skip_trailing_ids() {
         let verb = |u: &str| destructive_path_verb(&Url::parse(u).unwrap());
         assert_eq!(verb("https://x.io/v1/projects/42/delete").as_deref(), Some("delete"));
-        assert_eq!(verb("https://x.io/v1/volumes/9f3a-77/destroy/").as_deref(), Some("destroy"));
+        assert_eq!(
+            verb("https://x.io/v1/volumes/9f3a-77/destroy/").as_deref(),
+            Some("destroy")
+        );
         assert_eq!(verb("https://x.io/v1/deleted-items"), None);
         assert_eq!(verb("https://x.io/v1/projects/42"), None);
         assert_eq!(verb("https://b.s3.amazonaws.com/?delete").as_deref(), Some("delete"));

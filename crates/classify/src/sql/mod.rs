@@ -16,6 +16,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::ctx::Ctx;
+use crate::limits::MAX_SQL_DEPTH;
 use crate::{Risk, TargetKind};
 
 /// Which SQL a client speaks.
@@ -62,7 +63,7 @@ pub(crate) fn classify_dialect(sql: &str, dialect: SqlDialect, ctx: &mut Ctx<'_>
                     if !ctx.tick() {
                         return;
                     }
-                    match Parser::parse_sql(d.as_ref(), &piece) {
+                    match parse_sql(d.as_ref(), &piece) {
                         Ok(statements) => statements.iter().for_each(|st| statement::classify(st, ctx)),
                         Err(e) => unparsed(&piece, &e.to_string(), d.as_ref(), ctx),
                     }
@@ -83,19 +84,37 @@ pub(crate) fn classify_dialect(sql: &str, dialect: SqlDialect, ctx: &mut Ctx<'_>
 fn parse_any(
     sql: &str,
     dialect: SqlDialect,
-) -> (Box<dyn Dialect>, Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError>) {
+) -> (
+    Box<dyn Dialect>,
+    Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError>,
+) {
     let d = dialect.dialect();
-    let first = Parser::parse_sql(d.as_ref(), sql);
+    let first = parse_sql(d.as_ref(), sql);
     if first.is_ok() || dialect != SqlDialect::Postgres {
         return (d, first);
     }
     for other in [SqlDialect::Sqlite, SqlDialect::MySql] {
         let od = other.dialect();
-        if let Ok(st) = Parser::parse_sql(od.as_ref(), sql) {
+        if let Ok(st) = parse_sql(od.as_ref(), sql) {
             return (od, Ok(st));
         }
     }
     (d, first)
+}
+
+/// Parses SQL with a bounded recursion depth: text that nests deeper than the parser can follow on
+/// a small thread stack is refused before the parser sees it.
+pub(crate) fn parse_sql(
+    dialect: &dyn Dialect,
+    sql: &str,
+) -> Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError> {
+    if crate::nesting::sql_depth(sql) > MAX_SQL_DEPTH {
+        return Err(sqlparser::parser::ParserError::RecursionLimitExceeded);
+    }
+    Parser::new(dialect)
+        .with_recursion_limit(MAX_SQL_DEPTH)
+        .try_with_sql(sql)?
+        .parse_statements()
 }
 
 /// Whether `sql` is valid SQL in PostgreSQL's, SQLite's or MySQL's grammar.
@@ -105,7 +124,7 @@ pub(crate) fn parses_any(sql: &str) -> bool {
 
 /// Whether `sql` is valid PostgreSQL as a whole.
 pub(crate) fn parses(sql: &str) -> bool {
-    Parser::parse_sql(&PostgreSqlDialect {}, sql).is_ok()
+    parse_sql(&PostgreSqlDialect {}, sql).is_ok()
 }
 
 /// Replaces shell expansions (`$VAR`, `${…}`, `$(…)`, backticks) in SQL with a neutral identifier,
@@ -257,13 +276,24 @@ fn unparsed(piece: &str, error: &str, dialect: &dyn Dialect, ctx: &mut Ctx<'_>) 
 fn pragma(piece: &str, ctx: &mut Ctx<'_>) {
     let lower = piece.to_ascii_lowercase();
     let Some((name, value)) = lower.split_once('=') else {
-        ctx.op(Risk::Read, piece, "PRAGMA without a value only reads a setting or the schema");
+        ctx.op(
+            Risk::Read,
+            piece,
+            "PRAGMA without a value only reads a setting or the schema",
+        );
         return;
     };
     let value = value.trim().trim_end_matches(';').trim();
     let off = matches!(value, "off" | "0" | "false" | "no");
-    if (name.contains("foreign_keys") && off) || (name.contains("writable_schema") && !off) || (name.contains("secure_delete") && off) {
-        ctx.op(Risk::Destructive, piece, "the PRAGMA switches off a safeguard (foreign keys, read-only schema)");
+    if (name.contains("foreign_keys") && off)
+        || (name.contains("writable_schema") && !off)
+        || (name.contains("secure_delete") && off)
+    {
+        ctx.op(
+            Risk::Destructive,
+            piece,
+            "the PRAGMA switches off a safeguard (foreign keys, read-only schema)",
+        );
     } else {
         ctx.op(Risk::Write, piece, "the PRAGMA changes a database setting");
     }

@@ -5,7 +5,6 @@
 //! of it is understood.
 
 use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
 
 use crate::ctx::Ctx;
 use crate::Risk;
@@ -26,7 +25,12 @@ pub(super) fn classify_do(piece: &str, ctx: &mut Ctx<'_>) -> bool {
             }
         }
         let upper = stmt.to_ascii_uppercase();
-        if stmt.is_empty() || upper.starts_with("END") || upper.starts_with("RAISE") || upper.starts_with("RETURN") || upper == "NULL" {
+        if stmt.is_empty()
+            || upper.starts_with("END")
+            || upper.starts_with("RAISE")
+            || upper.starts_with("RETURN")
+            || upper == "NULL"
+        {
             continue;
         }
         if upper.starts_with("EXECUTE") || upper.starts_with("FOR ") || upper.starts_with("WHILE ") {
@@ -53,7 +57,7 @@ pub(super) fn classify_do(piece: &str, ctx: &mut Ctx<'_>) -> bool {
     }
     let mut parsed = Vec::new();
     for s in &sql {
-        match Parser::parse_sql(&PostgreSqlDialect {}, s) {
+        match super::parse_sql(&PostgreSqlDialect {}, s) {
             Ok(st) => parsed.extend(st),
             Err(_) => return false,
         }
@@ -108,7 +112,10 @@ mod tests {
 
     #[test]
     fn sql_later_do_blocks_are_read_statement_by_statement() {
-        assert_eq!(risk("DO $$ BEGIN RAISE NOTICE 'now is %', now(); END $$"), Some(Risk::Read));
+        assert_eq!(
+            risk("DO $$ BEGIN RAISE NOTICE 'now is %', now(); END $$"),
+            Some(Risk::Read)
+        );
         assert_eq!(
             risk("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'r') THEN CREATE ROLE r NOLOGIN; END IF; END $$"),
             Some(Risk::Write)

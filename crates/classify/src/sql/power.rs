@@ -6,7 +6,14 @@
 use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Grant, Grantee, GranteeName, Privileges};
 
 /// Role attributes that grant power over the whole server, or a credential.
-const ROLE_POWERS: [&str; 6] = ["SUPERUSER", "CREATEROLE", "CREATEDB", "BYPASSRLS", "REPLICATION", "PASSWORD"];
+const ROLE_POWERS: [&str; 6] = [
+    "SUPERUSER",
+    "CREATEROLE",
+    "CREATEDB",
+    "BYPASSRLS",
+    "REPLICATION",
+    "PASSWORD",
+];
 
 /// Built-in roles whose membership reads or runs anything on the server, and the managed services'
 /// admin roles.
@@ -43,7 +50,10 @@ pub(super) fn grant_power(g: &Grant) -> Option<String> {
     let public = g.grantees.iter().any(|Grantee { name, .. }| match name {
         Some(GranteeName::ObjectName(n)) => n.to_string().eq_ignore_ascii_case("public"),
         _ => false,
-    }) || g.grantees.iter().any(|gr| gr.to_string().eq_ignore_ascii_case("public"));
+    }) || g
+        .grantees
+        .iter()
+        .any(|gr| gr.to_string().eq_ignore_ascii_case("public"));
     if public {
         return Some("grants to PUBLIC: every role, present and future".to_owned());
     }
@@ -61,7 +71,11 @@ pub(super) fn role_membership(text: &str) -> Option<String> {
 
 /// `CREATE POLICY … USING (true)`: a policy that lets every row through disables row security.
 pub(super) fn policy_allows_all(text: &str) -> bool {
-    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let squeezed: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
     squeezed.contains("USING(TRUE)") || squeezed.contains("WITHCHECK(TRUE)")
 }
 
@@ -90,29 +104,54 @@ pub(super) fn alter_table_harm(op: &AlterTableOperation) -> Option<&'static str>
 fn widening(ty: &str) -> bool {
     matches!(
         ty.to_ascii_lowercase().as_str(),
-        "bigint" | "int8" | "numeric" | "decimal" | "text" | "varchar" | "character varying" | "double precision"
-            | "float8" | "jsonb" | "timestamptz" | "timestamp with time zone"
+        "bigint"
+            | "int8"
+            | "numeric"
+            | "decimal"
+            | "text"
+            | "varchar"
+            | "character varying"
+            | "double precision"
+            | "float8"
+            | "jsonb"
+            | "timestamptz"
+            | "timestamp with time zone"
     )
 }
 
 /// A SET that turns off a safeguard for what follows in the session (not merely changes who acts).
 pub(super) fn set_disables_safeguard(text: &str) -> Option<&'static str> {
-    let t: String = text.to_ascii_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+    let t: String = text
+        .to_ascii_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let off = |name: &str| {
         t.contains(name)
-            && ["= 0", "=0", "to 0", "= off", "to off", "= false", "to false", "=off", "= 'off'", "to 'off'"]
-                .iter()
-                .any(|v| t.contains(v))
+            && [
+                "= 0", "=0", "to 0", "= off", "to off", "= false", "to false", "=off", "= 'off'", "to 'off'",
+            ]
+            .iter()
+            .any(|v| t.contains(v))
     };
     if t.contains("session_replication_role") && t.contains("replica") {
         return Some("session_replication_role = replica switches off triggers and foreign-key checks");
     }
     for (name, why) in [
-        ("foreign_key_checks", "FOREIGN_KEY_CHECKS = 0 switches off referential integrity"),
-        ("sql_safe_updates", "SQL_SAFE_UPDATES = 0 allows UPDATE and DELETE without a key in WHERE"),
+        (
+            "foreign_key_checks",
+            "FOREIGN_KEY_CHECKS = 0 switches off referential integrity",
+        ),
+        (
+            "sql_safe_updates",
+            "SQL_SAFE_UPDATES = 0 allows UPDATE and DELETE without a key in WHERE",
+        ),
         ("unique_checks", "UNIQUE_CHECKS = 0 switches off uniqueness checks"),
         ("row_security", "row_security = off bypasses row-level security"),
-        ("sql_log_bin", "SQL_LOG_BIN = 0 hides the changes from replicas and point-in-time recovery"),
+        (
+            "sql_log_bin",
+            "SQL_LOG_BIN = 0 hides the changes from replicas and point-in-time recovery",
+        ),
     ] {
         if off(name) {
             return Some(why);
@@ -135,6 +174,8 @@ mod tests {
         assert!(set_disables_safeguard("SET LOCAL session_replication_role TO 'replica'").is_some());
         assert!(set_disables_safeguard("SET search_path = app").is_none());
         assert!(policy_allows_all("CREATE POLICY p ON d FOR ALL USING (true)"));
-        assert!(!policy_allows_all("CREATE POLICY p ON d USING (tenant_id = current_setting('x'))"));
+        assert!(!policy_allows_all(
+            "CREATE POLICY p ON d USING (tenant_id = current_setting('x'))"
+        ));
     }
 }

@@ -8,7 +8,9 @@ use sqlparser::ast::{
 };
 
 use super::names::{factor, last_part, object, tables_of};
-use super::power::{alter_table_harm, grant_power, policy_allows_all, role_membership, role_power, set_disables_safeguard};
+use super::power::{
+    alter_table_harm, grant_power, policy_allows_all, role_membership, role_power, set_disables_safeguard,
+};
 use super::tautology::{truth, Truth};
 use super::unbounded::keeps_every_row;
 use crate::ctx::Ctx;

@@ -28,7 +28,11 @@ pub(super) fn statements(list: &[Statement], dialect: SqlDialect, ctx: &mut Ctx<
                 let inner = std::mem::replace(&mut ctx.found, outer);
                 if undoable && inner.risk() != Some(Risk::Unknown) {
                     ctx.found.absorb_targets(inner);
-                    ctx.op(Risk::Read, &st.to_string(), "the transaction is rolled back: what ran inside it is undone");
+                    ctx.op(
+                        Risk::Read,
+                        &st.to_string(),
+                        "the transaction is rolled back: what ran inside it is undone",
+                    );
                 } else {
                     ctx.found.absorb(inner);
                 }
@@ -74,5 +78,11 @@ fn calls_functions(st: &Statement) -> bool {
         && text
             .to_ascii_lowercase()
             .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '('))
-            .any(|w| w.ends_with('(') && !matches!(w, "count(" | "sum(" | "max(" | "min(" | "avg(" | "now(" | "in(" | "(" | "values("))
+            .any(|w| {
+                w.ends_with('(')
+                    && !matches!(
+                        w,
+                        "count(" | "sum(" | "max(" | "min(" | "avg(" | "now(" | "in(" | "(" | "values("
+                    )
+            })
 }

@@ -77,10 +77,9 @@ pub(super) fn keeps_every_row(e: &Expr, tables: &[String]) -> Option<&'static st
             negated: false,
             low,
             high,
-        } if is_key(expr, tables) => {
-            (number(low).is_some_and(|l| l <= 1.0) && number(high).is_some_and(|h| h >= 2_147_483_647.0))
-                .then_some("the range covers every key")
-        }
+        } if is_key(expr, tables) => (number(low).is_some_and(|l| l <= 1.0)
+            && number(high).is_some_and(|h| h >= 2_147_483_647.0))
+        .then_some("the range covers every key"),
         _ => None,
     }
 }

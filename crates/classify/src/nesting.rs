@@ -1,0 +1,122 @@
+//! Cheap, iterative upper estimates of how deeply text nests, computed before a recursive
+//! third-party parser (brush-parser, sqlparser) sees it: input that could exhaust a 2 MiB thread
+//! stack is refused as unknown instead of crashing the process.
+//!
+//! The estimates err high: a construct that might open a level counts as one, and prefix words
+//! that stack without a closer (`coproc coproc …`, `! ! …`) count until the command ends.
+
+/// What opened a level of shell nesting.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    Paren,
+    Brace,
+    Bracket,
+    /// `if`, `while`, `until`, `for`, `select`, `function`.
+    Keyword,
+    /// `case`: its patterns end in `)` without an opening bracket.
+    Case,
+}
+
+/// Upper estimate of the shell parser's recursion depth for `src`.
+pub(crate) fn shell_depth(src: &str) -> usize {
+    let mut stack: Vec<Open> = Vec::new();
+    let (mut prefix, mut backticks, mut max) = (0usize, 0usize, 0usize);
+    let mut word = String::new();
+    for c in src.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        keyword(&word, &mut stack, &mut prefix);
+        word.clear();
+        match c {
+            '(' => stack.push(Open::Paren),
+            '{' => stack.push(Open::Brace),
+            '[' => stack.push(Open::Bracket),
+            ')' => close(&mut stack, Open::Paren),
+            '}' => close(&mut stack, Open::Brace),
+            ']' => close(&mut stack, Open::Bracket),
+            '`' => backticks += 1,
+            '!' => prefix += 1,
+            ';' | '&' | '|' | '\n' => prefix = 0,
+            _ => {}
+        }
+        max = max.max(stack.len() + prefix + backticks / 2);
+    }
+    keyword(&word, &mut stack, &mut prefix);
+    max.max(stack.len() + prefix)
+}
+
+/// Closes the innermost level if it is of this kind; a `)` inside a `case` ends a pattern.
+fn close(stack: &mut Vec<Open>, kind: Open) {
+    if stack.last() == Some(&kind) {
+        stack.pop();
+    }
+}
+
+fn keyword(word: &str, stack: &mut Vec<Open>, prefix: &mut usize) {
+    match word {
+        "if" | "while" | "until" | "for" | "select" | "function" => stack.push(Open::Keyword),
+        "case" => stack.push(Open::Case),
+        "fi" | "done" => close(stack, Open::Keyword),
+        "esac" => close(stack, Open::Case),
+        "coproc" | "time" => *prefix += 1,
+        _ => {}
+    }
+}
+
+/// Upper estimate of the SQL parser's recursion depth: brackets, and prefix operators and
+/// keywords that each open an expression level (`NOT NOT …`, `- - …`, `CASE`, `EXISTS`).
+pub(crate) fn sql_depth(sql: &str) -> usize {
+    let (mut depth, mut run, mut max) = (0usize, 0usize, 0usize);
+    let mut word = String::new();
+    for c in sql.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            let w = word.to_ascii_uppercase();
+            match w.as_str() {
+                "NOT" | "CASE" | "EXISTS" | "SELECT" | "ARRAY" | "WHEN" => run += 1,
+                "END" => depth = depth.saturating_sub(1),
+                _ => run = 0,
+            }
+            if w == "CASE" {
+                depth += 1;
+            }
+            word.clear();
+        }
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            '-' | '+' | '~' => run += 1,
+            c if c.is_whitespace() => {}
+            _ => run = 0,
+        }
+        max = max.max(depth + run);
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn robustness_estimates_count_every_opening_shape() {
+        assert!(shell_depth(&"coproc ".repeat(100)) >= 100);
+        assert!(shell_depth(&"if ".repeat(100)) >= 100);
+        assert!(shell_depth(&"$( ".repeat(100)) >= 100);
+        assert!(shell_depth(&"! ".repeat(100)) >= 100);
+        assert!(shell_depth(&"`".repeat(100)) >= 50);
+        // Sequences do not add up.
+        assert!(shell_depth(&"time ls; ".repeat(100)) <= 2);
+        assert!(shell_depth(&"(ls); ".repeat(100)) <= 2);
+        assert!(shell_depth(&"case x in x) ".repeat(100)) >= 100);
+        assert!(shell_depth("case $x in a) ls;; b) ls;; esac") <= 2);
+        assert!(sql_depth(&"NOT ".repeat(100)) >= 100);
+        assert!(sql_depth(&"(".repeat(100)) >= 100);
+        assert!(sql_depth(&"SELECT (1); ".repeat(100)) <= 3);
+    }
+}
