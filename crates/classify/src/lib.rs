@@ -51,7 +51,7 @@ mod sql;
 mod target;
 mod tool;
 
-pub use action::{Action, ActionKind, NoWorld, PathState, World};
+pub use action::{Action, ActionKind, GitState, NoWorld, PathState, World};
 pub use assessment::{Assessment, Operation};
 pub use credentials::{find_credentials, is_airlock_token, token_checksum, Credential};
 pub use glob::glob_match;
