@@ -22,6 +22,8 @@ pub(crate) struct Ctx<'a> {
     pub env: Vec<(String, crate::arg::Arg)>,
     /// Names a SQL statement defines with WITH, while it is judged.
     pub sql_ctes: Vec<String>,
+    /// Shell variables that hold a path `mktemp` made (`tmp=$(mktemp -d)`).
+    pub temp_vars: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -42,6 +44,7 @@ impl<'a> Ctx<'a> {
             vars: std::collections::HashMap::new(),
             env: Vec::new(),
             sql_ctes: Vec::new(),
+            temp_vars: Vec::new(),
         }
     }
 
@@ -180,6 +183,14 @@ impl<'a> Ctx<'a> {
             return;
         }
         let resolved = self.path_target(raw, Risk::Write, summary);
+        if dynamic && fresh_name(raw) {
+            self.op(
+                Risk::Write,
+                summary,
+                format!("creates {raw}, a new file whose name is made unique when it runs (a date, a temp name)"),
+            );
+            return;
+        }
         let state = if dynamic {
             PathState::Unknown
         } else {
@@ -199,6 +210,13 @@ impl<'a> Ctx<'a> {
             PathState::Missing | PathState::Dir => self.op(Risk::Write, summary, format!("creates {resolved}")),
         }
     }
+}
+
+/// A name completed at run time by something that makes it new: a date, a temp name, the PID.
+fn fresh_name(raw: &str) -> bool {
+    ["$(date", "`date", "$(mktemp", "$$", "$RANDOM", "${RANDOM}", "$(uuidgen", "$EPOCHSECONDS", "${EPOCHSECONDS}"]
+        .iter()
+        .any(|m| raw.contains(m))
 }
 
 /// Device files that swallow or echo output: writing to them changes nothing.

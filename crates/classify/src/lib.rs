@@ -42,6 +42,7 @@ mod nesting;
 mod options;
 mod packs;
 mod redact;
+mod regen;
 mod risk;
 mod safeguard;
 mod script;

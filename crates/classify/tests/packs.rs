@@ -68,6 +68,7 @@ pack_tests!(
     orm,
     paas,
     redis,
+    regenerable,
     sys,
     wrappers,
 );

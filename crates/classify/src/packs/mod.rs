@@ -63,6 +63,14 @@ pub(crate) struct Keyword {
     pub reason: String,
 }
 
+/// A kind of path the toolchain recreates (see `packs/regenerable.toml`).
+pub(crate) struct Regen {
+    pub names: Vec<String>,
+    pub beside: Vec<String>,
+    pub home: bool,
+    pub reason: String,
+}
+
 /// Every pack, compiled for lookup.
 pub(crate) struct Packs {
     tools: Vec<Tool>,
@@ -75,6 +83,7 @@ pub(crate) struct Packs {
     pub mutations: HashMap<String, Keyword>,
     pub destructive_verbs: Vec<String>,
     pub destructive_flags: Vec<String>,
+    pub regenerable: Vec<Regen>,
 }
 
 impl Packs {
@@ -174,6 +183,7 @@ fn load_all() -> Result<Packs, PackError> {
         mutations: HashMap::new(),
         destructive_verbs: Vec::new(),
         destructive_flags: Vec::new(),
+        regenerable: Vec::new(),
     };
     for (name, text) in PACK_FILES {
         let file: spec::PackFile = serde_json::from_str(text).map_err(|e| err(name, e.to_string()))?;
@@ -233,6 +243,12 @@ fn load_all() -> Result<Packs, PackError> {
         keywords(name, file.command, &mut packs.redis_commands, true)?;
         keywords(name, file.function, &mut packs.sql_functions, true)?;
         keywords(name, file.mutation, &mut packs.mutations, false)?;
+        packs.regenerable.extend(file.regenerable.into_iter().map(|r| Regen {
+            names: r.names,
+            beside: r.beside,
+            home: r.home,
+            reason: r.reason,
+        }));
         if let Some(v) = file.verbs {
             packs.destructive_verbs.extend(v.destructive);
             packs.destructive_flags.extend(v.destructive_flags);

@@ -23,6 +23,8 @@ pub(super) struct PackFile {
     #[serde(default)]
     pub verbs: Option<VerbsSpec>,
     #[serde(default)]
+    pub regenerable: Vec<RegenSpec>,
+    #[serde(default)]
     pub example: Vec<ExampleSpec>,
 }
 
@@ -43,6 +45,9 @@ pub(super) struct ToolSpec {
     pub target_flags: BTreeMap<String, String>,
     #[serde(default)]
     pub kv_targets: BTreeMap<String, String>,
+    /// Keys of positional `KEY=VALUE` words whose value is a file the tool overwrites (`dd of=`).
+    #[serde(default)]
+    pub kv_overwrite: Vec<String>,
     #[serde(default)]
     pub rule: Vec<RuleSpec>,
 }
@@ -74,6 +79,22 @@ pub(super) struct RuleSpec {
     pub skip: usize,
     #[serde(default)]
     pub overwrite: Option<String>,
+    /// The rule's targets are deleted: when every one is regenerable or git can restore it, the
+    /// rule counts as a write.
+    #[serde(default)]
+    pub deletes: bool,
+}
+
+/// Paths whose deletion the toolchain undoes (see `packs/regenerable.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RegenSpec {
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub beside: Vec<String>,
+    #[serde(default)]
+    pub home: bool,
+    pub reason: String,
 }
 
 /// A program that runs another program: `sudo`, `timeout 5`, `ssh HOST`, `kubectl exec POD --`…

@@ -36,6 +36,7 @@ struct Rule {
     targets: Option<TargetKind>,
     skip: usize,
     overwrite: Option<Overwrite>,
+    deletes: bool,
 }
 
 pub(crate) struct Tool {
@@ -46,6 +47,7 @@ pub(crate) struct Tool {
     short_clusters: bool,
     target_flags: HashMap<String, TargetKind>,
     kv_targets: HashMap<String, TargetKind>,
+    kv_overwrite: Vec<String>,
     rules: Vec<Rule>,
 }
 
@@ -59,6 +61,10 @@ pub(crate) struct ToolVerdict {
     pub overwrites: Vec<String>,
     /// A word that selects the subcommand is only known at run time.
     pub dynamic_subcommand: bool,
+    /// Paths (as written) that rules marked `deletes` remove.
+    pub deleted: Vec<String>,
+    /// Whether every rule that made the verdict destructive only deletes `deleted`.
+    pub only_deletes: bool,
 }
 
 /// The arguments split into flags and positionals, per the tool's option grammar.
@@ -84,6 +90,7 @@ impl Tool {
             short_clusters: spec.short_clusters.unwrap_or(true),
             target_flags: kinds(pack, &spec.target_flags)?,
             kv_targets: kinds(pack, &spec.kv_targets)?,
+            kv_overwrite: spec.kv_overwrite,
             rules,
         })
     }
@@ -179,7 +186,10 @@ impl Tool {
     /// Applies the tool's rules to its arguments (not including the program name).
     pub(crate) fn evaluate(&self, program: &str, args: &[Arg]) -> ToolVerdict {
         let split = self.split(program, args);
-        let mut v = ToolVerdict::default();
+        let mut v = ToolVerdict {
+            only_deletes: true,
+            ..ToolVerdict::default()
+        };
         let max_sub = self.rules.iter().map(|r| r.sub.len()).max().unwrap_or(0);
         v.dynamic_subcommand = split.positionals.iter().take(max_sub).any(|(_, d)| *d);
         for rule in &self.rules {
@@ -192,6 +202,11 @@ impl Tool {
             }
             let start = (rule.sub.len() + rule.skip).min(split.positionals.len());
             let rest = &split.positionals[start..];
+            if rule.deletes {
+                v.deleted.extend(rest.iter().map(|(p, _)| (*p).to_owned()));
+            } else if rule.risk == Risk::Destructive {
+                v.only_deletes = false;
+            }
             if let Some(k) = rule.targets {
                 v.targets.extend(rest.iter().map(|(p, _)| (k, (*p).to_owned())));
             }
@@ -228,6 +243,9 @@ impl Tool {
         }
         for (p, _) in &split.positionals {
             if let Some((key, value)) = p.split_once('=') {
+                if self.kv_overwrite.iter().any(|k| k == key) && !value.starts_with("/dev/") {
+                    v.overwrites.push(value.to_owned());
+                }
                 if let Some(k) = self.kv_targets.get(key) {
                     v.targets.push((*k, value.to_owned()));
                 }
@@ -259,5 +277,6 @@ fn compile_rule(pack: &str, r: RuleSpec) -> Result<Rule, PackError> {
         targets: r.targets.as_deref().map(|k| kind(pack, k)).transpose()?,
         skip: r.skip,
         overwrite,
+        deletes: r.deletes,
     })
 }

@@ -528,8 +528,37 @@ fn find(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
         roots.iter().map(|r| ctx.resolve_path(&r.text)).collect()
     };
     let mut acted = false;
+    // `find . -name __pycache__ -exec rm -rf {} +`: what is deleted is what the names match.
+    let names: Vec<&str> = args
+        .windows(2)
+        .filter(|w| matches!(w[0].text.as_str(), "-name" | "-iname"))
+        .map(|w| w[1].text.as_str())
+        .collect();
+    let restorable: Option<Vec<String>> = if names.is_empty() {
+        None
+    } else {
+        root_paths
+            .iter()
+            .flat_map(|r| names.iter().map(move |n| format!("{r}/{n}")))
+            .map(|p| crate::regen::restorable(&p, ctx))
+            .collect()
+    };
     while i < args.len() {
         let t = args[i].text.as_str();
+        let deletes_inside = t == "-delete"
+            || (matches!(t, "-exec" | "-execdir")
+                && args.get(i + 1).is_some_and(|a| matches!(basename(&a.text), "rm" | "rmdir" | "unlink")));
+        if let (true, Some(why)) = (deletes_inside, &restorable) {
+            for w in why {
+                ctx.op(Risk::Write, summary, format!("find deletes what it matches: {w}"));
+            }
+            acted = true;
+            if t != "-delete" {
+                i = args[i..].iter().position(|a| a.text == ";" || a.text == "+").map_or(args.len(), |p| i + p);
+            }
+            i += 1;
+            continue;
+        }
         match t {
             "-delete" => {
                 for r in &root_paths {
@@ -675,8 +704,18 @@ fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool
         return false;
     };
     let verdict = tool.evaluate(name, args);
-    let risk = verdict.risk.unwrap_or(Risk::Write);
-    for reason in &verdict.reasons {
+    let mut risk = verdict.risk.unwrap_or(Risk::Write);
+    let mut reasons = verdict.reasons.clone();
+    // Deleting only what the toolchain rebuilds, the user's temp files, or what git restores
+    // loses nothing.
+    if risk == Risk::Destructive && verdict.only_deletes && !verdict.deleted.is_empty() {
+        let why: Option<Vec<String>> = verdict.deleted.iter().map(|p| crate::regen::restorable(p, ctx)).collect();
+        if let Some(why) = why {
+            risk = Risk::Write;
+            reasons = why;
+        }
+    }
+    for reason in &reasons {
         ctx.op(risk, summary, reason.clone());
     }
     if verdict.dynamic_subcommand && risk != Risk::Destructive {

@@ -248,6 +248,9 @@ fn simple(s: &SimpleCommand, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
     if words.is_empty() {
         // Only assignments and redirections (`X=1`, `> file`): their effects were recorded above.
         for (name, value) in &assignments {
+            if value.text.starts_with("$(mktemp") {
+                ctx.temp_vars.push(name.clone());
+            }
             if value.dynamic {
                 ctx.vars.remove(name);
             } else {
