@@ -83,6 +83,10 @@ pub(super) struct RuleSpec {
     /// rule counts as a write.
     #[serde(default)]
     pub deletes: bool,
+    /// When this rule matches, its risk is the verdict whatever else matches (a tool's own dry
+    /// run: `git push -n`, `wal-g delete` without `--confirm`).
+    #[serde(default)]
+    pub overrides: bool,
 }
 
 /// Paths whose deletion the toolchain undoes (see `packs/regenerable.toml`).

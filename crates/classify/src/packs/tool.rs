@@ -37,6 +37,7 @@ struct Rule {
     skip: usize,
     overwrite: Option<Overwrite>,
     deletes: bool,
+    overrides: bool,
 }
 
 pub(crate) struct Tool {
@@ -192,8 +193,10 @@ impl Tool {
         };
         let max_sub = self.rules.iter().map(|r| r.sub.len()).max().unwrap_or(0);
         v.dynamic_subcommand = split.positionals.iter().take(max_sub).any(|(_, d)| *d);
+        // A matching rule that overrides (a dry run) is the whole verdict.
+        let overriding = self.rules.iter().find(|r| r.overrides && self.rule_matches(r, &split));
         for rule in &self.rules {
-            if !self.rule_matches(rule, &split) {
+            if !self.rule_matches(rule, &split) || overriding.is_some_and(|o| !std::ptr::eq(o, rule)) {
                 continue;
             }
             v.risk = Some(v.risk.map_or(rule.risk, |r| r.combine(rule.risk)));
@@ -278,5 +281,6 @@ fn compile_rule(pack: &str, r: RuleSpec) -> Result<Rule, PackError> {
         skip: r.skip,
         overwrite,
         deletes: r.deletes,
+        overrides: r.overrides,
     })
 }

@@ -119,18 +119,14 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
             find(args, &summary, ctx);
             return Stream::Opaque;
         }
-        "make" | "gmake" | "just" | "task" => {
-            let target = args.iter().find(|a| !a.text.starts_with('-') && !a.text.contains('='));
-            let what = target.map_or("its default target".to_owned(), |t| format!("target {}", t.text));
-            ctx.target(TargetKind::Script, format!("{name} {what}"));
-            ctx.op(
-                Risk::Write,
-                &summary,
-                format!("runs the {name} {what}; its recipe decides what really happens"),
-            );
-            return Stream::Opaque;
-        }
         _ => {}
+    }
+    if let Some(why) = super::help::only_prints(args) {
+        ctx.op(Risk::Read, &summary, format!("{name}: {why}"));
+        return Stream::Opaque;
+    }
+    if super::tasks::run(name, args, &summary, ctx) {
+        return Stream::Opaque;
     }
     let out = stdout_of(name, args, &stdin);
     if pack_tool(name, args, &summary, ctx) {
