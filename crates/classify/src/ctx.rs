@@ -214,9 +214,19 @@ impl<'a> Ctx<'a> {
 
 /// A name completed at run time by something that makes it new: a date, a temp name, the PID.
 fn fresh_name(raw: &str) -> bool {
-    ["$(date", "`date", "$(mktemp", "$$", "$RANDOM", "${RANDOM}", "$(uuidgen", "$EPOCHSECONDS", "${EPOCHSECONDS}"]
-        .iter()
-        .any(|m| raw.contains(m))
+    [
+        "$(date",
+        "`date",
+        "$(mktemp",
+        "$$",
+        "$RANDOM",
+        "${RANDOM}",
+        "$(uuidgen",
+        "$EPOCHSECONDS",
+        "${EPOCHSECONDS}",
+    ]
+    .iter()
+    .any(|m| raw.contains(m))
 }
 
 /// Device files that swallow or echo output: writing to them changes nothing.

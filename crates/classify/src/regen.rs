@@ -36,7 +36,11 @@ fn absolute(raw: &str, ctx: &Ctx<'_>) -> Option<String> {
         return None;
     }
     let base = ctx.resolve_path(dir);
-    Some(if base == "/" { format!("/{last}") } else { format!("{base}/{last}") })
+    Some(if base == "/" {
+        format!("/{last}")
+    } else {
+        format!("{base}/{last}")
+    })
 }
 
 fn temporary(raw: &str, ctx: &Ctx<'_>) -> Option<String> {
@@ -45,9 +49,17 @@ fn temporary(raw: &str, ctx: &Ctx<'_>) -> Option<String> {
         .trim_start_matches('"')
         .strip_prefix("${")
         .map(|r| r.split(['}', ':']).next().unwrap_or_default())
-        .or_else(|| raw.strip_prefix('$').map(|r| r.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or_default()));
+        .or_else(|| {
+            raw.strip_prefix('$').map(|r| {
+                r.split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap_or_default()
+            })
+        });
     if raw.starts_with("$(mktemp") || var.is_some_and(|v| v == "TMPDIR" || var_is_temp(v)) {
-        return Some(format!("{raw} is a temporary path the action made or the user's temp directory"));
+        return Some(format!(
+            "{raw} is a temporary path the action made or the user's temp directory"
+        ));
     }
     // The shared /tmp holds other programs' sockets, locks and data: only what is the user's own
     // counts, by name (the user's name, a PID suffix) or as made by mktemp or a test runner.
@@ -66,9 +78,18 @@ fn temporary(raw: &str, ctx: &Ctx<'_>) -> Option<String> {
         .filter(|u| u.len() >= 3);
     let own = user.as_deref().is_some_and(|u| name.contains(u))
         || name.ends_with("-$$")
-        || ["tmp.*", "pytest-of-*", "pip-*", "npm-*", "go-build*", "rust*", "cargo-install*", "tmp*-*"]
-            .iter()
-            .any(|p| glob_match(p, name));
+        || [
+            "tmp.*",
+            "pytest-of-*",
+            "pip-*",
+            "npm-*",
+            "go-build*",
+            "rust*",
+            "cargo-install*",
+            "tmp*-*",
+        ]
+        .iter()
+        .any(|p| glob_match(p, name));
     own.then(|| format!("{raw_full} is the user's own temporary file or directory"))
 }
 
@@ -87,7 +108,9 @@ fn regenerable(full: &str, ctx: &Ctx<'_>) -> Option<String> {
                 continue;
             }
             for start in 0..comps.len() {
-                let Some(window) = comps.get(start..start + parts.len()) else { break };
+                let Some(window) = comps.get(start..start + parts.len()) else {
+                    break;
+                };
                 if !window.iter().zip(&parts).all(|(c, p)| glob_match(p, c) || c == p) {
                     continue;
                 }

@@ -64,6 +64,7 @@ pack_tests!(
     git,
     iac,
     interpreters,
+    longtail,
     kube,
     orm,
     paas,

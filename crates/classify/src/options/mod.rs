@@ -131,47 +131,6 @@ fn with_text(a: &Arg, text: &str) -> Arg {
     }
 }
 
-/// The options of a parsed command line, for lookups.
-pub(crate) struct Parsed {
-    pub items: Vec<Item>,
-}
-
-impl Parsed {
-    pub(crate) fn new(args: &[Arg], grammar: &Grammar<'_>) -> Parsed {
-        Parsed {
-            items: parse(args, grammar),
-        }
-    }
-
-    /// Whether any of `names` is present.
-    pub(crate) fn has(&self, names: &[&str]) -> bool {
-        self.items
-            .iter()
-            .any(|i| matches!(i, Item::Opt { name, .. } if names.contains(&name.as_str())))
-    }
-
-    /// The values given to any of `names`, in order.
-    pub(crate) fn values(&self, names: &[&str]) -> Vec<&Arg> {
-        self.items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Opt { name, value: Some(v) } if names.contains(&name.as_str()) => Some(v),
-                _ => None,
-            })
-            .collect()
-    }
-
-    pub(crate) fn positionals(&self) -> Vec<&Arg> {
-        self.items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Positional(a) => Some(a),
-                Item::Opt { .. } => None,
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,10 +187,8 @@ mod tests {
             switches: &[],
             clusters: true,
         };
-        let p = Parsed::new(&words("run --rm -v pgdata:/data alpine sh"), &docker);
-        let pos: Vec<&str> = p.positionals().iter().map(|a| a.text.as_str()).collect();
-        assert_eq!(pos, ["run", "alpine", "sh"]);
-        assert_eq!(p.values(&["-v", "--volume"])[0].text, "pgdata:/data");
+        let items = parse(&words("run --rm -v pgdata:/data alpine sh"), &docker);
+        assert_eq!(show(&items), ["<run>", "--rm", "-v=pgdata:/data", "<alpine>", "<sh>"]);
     }
 
     proptest! {

@@ -83,6 +83,8 @@ pub(crate) struct Packs {
     pub mutations: HashMap<String, Keyword>,
     pub destructive_verbs: Vec<String>,
     pub destructive_flags: Vec<String>,
+    /// Words that make an unknown program's subcommand destructive (a superset of the API verbs).
+    pub subcommand_verbs: Vec<String>,
     pub regenerable: Vec<Regen>,
 }
 
@@ -183,6 +185,7 @@ fn load_all() -> Result<Packs, PackError> {
         mutations: HashMap::new(),
         destructive_verbs: Vec::new(),
         destructive_flags: Vec::new(),
+        subcommand_verbs: Vec::new(),
         regenerable: Vec::new(),
     };
     for (name, text) in PACK_FILES {
@@ -250,6 +253,8 @@ fn load_all() -> Result<Packs, PackError> {
             reason: r.reason,
         }));
         if let Some(v) = file.verbs {
+            packs.subcommand_verbs.extend(v.destructive.iter().cloned());
+            packs.subcommand_verbs.extend(v.subcommand);
             packs.destructive_verbs.extend(v.destructive);
             packs.destructive_flags.extend(v.destructive_flags);
         }

@@ -180,6 +180,9 @@ pub(super) struct KeywordSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct VerbsSpec {
     pub destructive: Vec<String>,
+    /// Extra words that make an unknown program's subcommand destructive.
+    #[serde(default)]
+    pub subcommand: Vec<String>,
     /// Boolean arguments that, when true, make any mutation destructive (`force: true`).
     #[serde(default)]
     pub destructive_flags: Vec<String>,

@@ -543,14 +543,19 @@ fn find(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
         let t = args[i].text.as_str();
         let deletes_inside = t == "-delete"
             || (matches!(t, "-exec" | "-execdir")
-                && args.get(i + 1).is_some_and(|a| matches!(basename(&a.text), "rm" | "rmdir" | "unlink")));
+                && args
+                    .get(i + 1)
+                    .is_some_and(|a| matches!(basename(&a.text), "rm" | "rmdir" | "unlink")));
         if let (true, Some(why)) = (deletes_inside, &restorable) {
             for w in why {
                 ctx.op(Risk::Write, summary, format!("find deletes what it matches: {w}"));
             }
             acted = true;
             if t != "-delete" {
-                i = args[i..].iter().position(|a| a.text == ";" || a.text == "+").map_or(args.len(), |p| i + p);
+                i = args[i..]
+                    .iter()
+                    .position(|a| a.text == ";" || a.text == "+")
+                    .map_or(args.len(), |p| i + p);
             }
             i += 1;
             continue;
@@ -705,7 +710,11 @@ fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool
     // Deleting only what the toolchain rebuilds, the user's temp files, or what git restores
     // loses nothing.
     if risk == Risk::Destructive && verdict.only_deletes && !verdict.deleted.is_empty() {
-        let why: Option<Vec<String>> = verdict.deleted.iter().map(|p| crate::regen::restorable(p, ctx)).collect();
+        let why: Option<Vec<String>> = verdict
+            .deleted
+            .iter()
+            .map(|p| crate::regen::restorable(p, ctx))
+            .collect();
         if let Some(why) = why {
             risk = Risk::Write;
             reasons = why;
@@ -735,13 +744,19 @@ fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool
     true
 }
 
+/// A program no pack knows: its subcommand words (the leading positionals that look like
+/// commands, split at `-`, `_`, `:`, `.` and case changes) are checked against the verb lexicon.
 fn unknown_program(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
-    let verbs: &[String] = packs().map(|p| p.destructive_verbs.as_slice()).unwrap_or_default();
-    let is_verb = |w: &str| verbs.iter().any(|v| v.eq_ignore_ascii_case(w));
+    let verbs: &[String] = packs().map(|p| p.subcommand_verbs.as_slice()).unwrap_or_default();
+    let is_verb = |w: &str| {
+        verbs.iter().any(|v| v.eq_ignore_ascii_case(w))
+            || http::words(w).iter().any(|part| verbs.iter().any(|v| v == part))
+    };
     let positional_verb = args
         .iter()
-        .filter(|a| !a.text.starts_with('-'))
-        .take(2)
+        .filter(|a| !a.text.starts_with('-') && !a.dynamic)
+        .take(4)
+        .take_while(|a| looks_like_subcommand(&a.text))
         .find(|a| is_verb(&a.text));
     let flag_verb = args
         .iter()
@@ -767,6 +782,15 @@ fn unknown_program(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
     {
         ctx.path_target(&a.text, Risk::Write, summary);
     }
+}
+
+/// A word in a subcommand position: letters, digits and `-_:.`, no path or URL, no value.
+fn looks_like_subcommand(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 40
+        && t.starts_with(|c: char| c.is_ascii_alphabetic())
+        && t.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
+        && !t.contains("..")
 }
 
 fn looks_like_path(t: &str) -> bool {

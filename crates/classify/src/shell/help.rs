@@ -63,7 +63,12 @@ mod tests {
         ] {
             assert!(prints(l), "{l}");
         }
-        for l in ["delete deploy api --dry-run=none", "-h now", "-h db.prod psql", "rm -rf x"] {
+        for l in [
+            "delete deploy api --dry-run=none",
+            "-h now",
+            "-h db.prod psql",
+            "rm -rf x",
+        ] {
             assert!(!prints(l), "{l}");
         }
     }

@@ -14,8 +14,20 @@ use crate::{Risk, TargetKind};
 
 /// Words in a task's name that say it destroys data.
 const DESTRUCTIVE_NAMES: [&str; 14] = [
-    "drop", "reset", "wipe", "nuke", "destroy", "purge", "delete", "fresh", "truncate", "rollback", "erase",
-    "obliterate", "teardown", "distclean",
+    "drop",
+    "reset",
+    "wipe",
+    "nuke",
+    "destroy",
+    "purge",
+    "delete",
+    "fresh",
+    "truncate",
+    "rollback",
+    "erase",
+    "obliterate",
+    "teardown",
+    "distclean",
 ];
 
 /// Recipes that call other recipes (prerequisites) are followed this deep.
@@ -33,10 +45,54 @@ pub(super) fn run(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) ->
 
 /// Package managers' own commands: anything else after `pnpm`/`yarn` is a script name.
 const BUILTINS: [&str; 48] = [
-    "add", "install", "i", "ci", "remove", "rm", "uninstall", "un", "update", "up", "upgrade", "list", "ls",
-    "outdated", "exec", "dlx", "x", "create", "init", "publish", "audit", "why", "store", "config", "link",
-    "unlink", "import", "rebuild", "prune", "fetch", "patch", "env", "setup", "info", "view", "pack", "cache",
-    "global", "workspace", "workspaces", "set", "plugin", "dedupe", "bin", "version", "login", "logout", "help",
+    "add",
+    "install",
+    "i",
+    "ci",
+    "remove",
+    "rm",
+    "uninstall",
+    "un",
+    "update",
+    "up",
+    "upgrade",
+    "list",
+    "ls",
+    "outdated",
+    "exec",
+    "dlx",
+    "x",
+    "create",
+    "init",
+    "publish",
+    "audit",
+    "why",
+    "store",
+    "config",
+    "link",
+    "unlink",
+    "import",
+    "rebuild",
+    "prune",
+    "fetch",
+    "patch",
+    "env",
+    "setup",
+    "info",
+    "view",
+    "pack",
+    "cache",
+    "global",
+    "workspace",
+    "workspaces",
+    "set",
+    "plugin",
+    "dedupe",
+    "bin",
+    "version",
+    "login",
+    "logout",
+    "help",
 ];
 
 fn package_script(pm: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
@@ -94,11 +150,7 @@ fn package_script(pm: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> b
         )
     });
     ctx.target(TargetKind::Script, format!("{manifest}#{script}"));
-    let extra: Vec<&str> = extra
-        .iter()
-        .map(|a| a.text.as_str())
-        .filter(|t| *t != "--")
-        .collect();
+    let extra: Vec<&str> = extra.iter().map(|a| a.text.as_str()).filter(|t| *t != "--").collect();
     match scripts {
         Some(scripts) => match scripts.get(&script) {
             Some(body) => {
@@ -164,7 +216,11 @@ fn make(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
                 i += 1;
             }
             "-n" | "--dry-run" | "--just-print" | "--recon" | "-q" | "--question" | "-p" | "--print-data-base" => {
-                ctx.op(Risk::Read, summary, format!("make {t} only prints or checks what would run"));
+                ctx.op(
+                    Risk::Read,
+                    summary,
+                    format!("make {t} only prints or checks what would run"),
+                );
                 return true;
             }
             "-j" | "-l" | "-o" | "-W" | "-I" => i += 1,
@@ -247,7 +303,13 @@ impl Makefile {
                 continue;
             }
             if let Some((targets, prereqs)) = l.split_once(':').filter(|(t, _)| !t.contains('=')) {
-                let prereqs: Vec<String> = prereqs.split(';').next().unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+                let prereqs: Vec<String> = prereqs
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
                 current = targets.split_whitespace().map(str::to_owned).collect();
                 for t in &current {
                     if m.first.is_none() && !t.starts_with('.') {
@@ -278,7 +340,9 @@ impl Makefile {
                 break;
             }
         }
-        out.replace("$(MAKE)", "make").replace("${MAKE}", "make").replace("$$", "$")
+        out.replace("$(MAKE)", "make")
+            .replace("${MAKE}", "make")
+            .replace("$$", "$")
     }
 }
 
@@ -307,7 +371,11 @@ fn make_target(m: &Makefile, target: &str, summary: &str, ctx: &mut Ctx<'_>, see
         make_target(m, &m.expand(p), summary, ctx, seen, depth + 1);
     }
     if recipe.is_empty() {
-        ctx.op(Risk::Read, summary, format!("make target {target} runs no command of its own"));
+        ctx.op(
+            Risk::Read,
+            summary,
+            format!("make target {target} runs no command of its own"),
+        );
     }
     for line in recipe {
         let line = m.expand(line.trim_start_matches(['@', '-', '+']));
@@ -352,7 +420,11 @@ fn just(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
     };
     ctx.target(TargetKind::Script, path);
     let recipes = just_recipes(&text);
-    let Some(name) = positionals.first().map(|s| (*s).to_owned()).or_else(|| recipes.first().map(|r| r.0.clone())) else {
+    let Some(name) = positionals
+        .first()
+        .map(|s| (*s).to_owned())
+        .or_else(|| recipes.first().map(|r| r.0.clone()))
+    else {
         ctx.op(Risk::Read, summary, "the justfile has no recipe");
         return true;
     };
@@ -378,7 +450,12 @@ fn just_recipes(text: &str) -> Vec<Recipe> {
             continue;
         }
         if let Some((head, deps)) = l.split_once(':') {
-            let name = head.split_whitespace().next().unwrap_or_default().trim_start_matches('@').to_owned();
+            let name = head
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches('@')
+                .to_owned();
             out.push((name, deps.split_whitespace().map(str::to_owned).collect(), Vec::new()));
         }
     }
@@ -391,7 +468,11 @@ fn just_recipe(recipes: &[Recipe], name: &str, summary: &str, ctx: &mut Ctx<'_>,
     }
     seen.push(name.to_owned());
     let Some((_, deps, body)) = recipes.iter().find(|r| r.0 == name) else {
-        ctx.op(Risk::Read, summary, format!("the justfile has no recipe {name}: just only reports an error"));
+        ctx.op(
+            Risk::Read,
+            summary,
+            format!("the justfile has no recipe {name}: just only reports an error"),
+        );
         return;
     };
     for d in deps {
@@ -421,7 +502,9 @@ mod tests {
 
     #[test]
     fn task_runner_justfile_recipes() {
-        let r = just_recipes("set shell := [\"bash\", \"-c\"]\n\nreset-db: stop\n    dropdb app\n\nstop:\n  docker compose down\n");
+        let r = just_recipes(
+            "set shell := [\"bash\", \"-c\"]\n\nreset-db: stop\n    dropdb app\n\nstop:\n  docker compose down\n",
+        );
         assert_eq!(r[0].0, "reset-db");
         assert_eq!(r[0].1, ["stop"]);
         assert_eq!(r[0].2, ["dropdb app"]);
