@@ -99,3 +99,25 @@ fn find(v: &Json, depth: usize, f: &mut impl FnMut(&str, &Json) -> Option<String
         _ => None,
     }
 }
+
+/// Whether a delete endpoint's body names the items it removes (a list of ids, a query on one
+/// term): then it deletes those, not everything.
+pub(super) fn names_items(req: &Request) -> Option<&'static str> {
+    let Body::Text(t) = &req.body else {
+        return None;
+    };
+    match serde_json::from_str::<Json>(t).ok()? {
+        Json::Array(items) if !items.is_empty() && items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            Some("the body lists the ids to delete")
+        }
+        Json::Object(map) => {
+            let query = map.get("query")?;
+            let specific = query.get("match_all").is_none()
+                && ["term", "terms", "ids", "match", "match_phrase", "range", "bool"]
+                    .iter()
+                    .any(|k| query.get(*k).is_some());
+            specific.then_some("the query selects specific documents")
+        }
+        _ => None,
+    }
+}

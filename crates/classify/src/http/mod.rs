@@ -132,6 +132,12 @@ pub(crate) fn classify_request(req: &Request, ctx: &mut Ctx<'_>) {
                         &summary,
                         format!("{method} {verb}s a cache, which refills"),
                     );
+                } else if let Some(why) = body::names_items(req) {
+                    ctx.op(
+                        Risk::Write,
+                        &summary,
+                        format!("{method} to an endpoint named {verb:?}, bounded: {why}"),
+                    );
                 } else {
                     ctx.op(
                         Risk::Destructive,

@@ -10,6 +10,12 @@ mod fig;
 
 use crate::arg::Arg;
 
+/// Whether the converted Fig grammar says `flag` takes a value for `program` after `path`.
+pub(crate) fn fig_takes_value(program: &str, path: &[String], flag: &str) -> bool {
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    fig::takes_value(program, &path, flag)
+}
+
 /// One parsed word (or part of a cluster).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Item {

@@ -37,6 +37,7 @@ pub(crate) struct Wrapper {
     pub shell_flags: Vec<String>,
     pub target_flags: HashMap<String, TargetKind>,
     pub stdin_args: bool,
+    pub mount_flags: Vec<String>,
 }
 
 pub(crate) enum ApiEffect {
@@ -221,6 +222,7 @@ fn load_all() -> Result<Packs, PackError> {
                     shell_flags: w.shell_flags.clone(),
                     target_flags: kinds(name, &w.target_flags)?,
                     stdin_args: w.stdin_args,
+                    mount_flags: w.mount_flags.clone(),
                 });
             }
         }

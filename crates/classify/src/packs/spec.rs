@@ -135,6 +135,9 @@ pub(super) struct WrapperSpec {
     /// The wrapped command reads its arguments from stdin (xargs): they are unknown.
     #[serde(default)]
     pub stdin_args: bool,
+    /// Flags whose value mounts a host path into the command's world (`docker run -v HOST:CTR`).
+    #[serde(default)]
+    pub mount_flags: Vec<String>,
 }
 
 fn default_argv() -> String {

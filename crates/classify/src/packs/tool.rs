@@ -126,17 +126,23 @@ impl Tool {
                     }
                 }
                 Item::Opt { name, value } => {
+                    // `--dry-run=none`, `--force=false`: the option is given but switched off.
+                    let off = value
+                        .as_ref()
+                        .is_some_and(|v| matches!(v.text.to_ascii_lowercase().as_str(), "none" | "false"));
                     if let Some(v) = value {
                         s.flag_values.push((name.clone(), v.text));
                     }
-                    s.flags.push(name);
+                    if !off {
+                        s.flags.push(name);
+                    }
                 }
             }
         }
         // Clusters also count as written, for rules that name a single-dash word (`-destroy`).
         for a in args {
             let t = a.text.as_str();
-            if t.starts_with('-') && !t.starts_with("--") && t.len() > 2 && !s.flags.iter().any(|f| f == t) {
+            if t.starts_with('-') && !t.starts_with("--") && t.len() > 2 && !t.contains('=') && !s.flags.iter().any(|f| f == t) {
                 s.flags.push(t.split_once('=').map_or(t, |(f, _)| f).to_owned());
             }
         }

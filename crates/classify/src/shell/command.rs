@@ -295,7 +295,13 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
             ctx.op(Risk::Read, summary, format!("{name} {t} only looks something up"));
             return Stream::Opaque;
         }
-        let takes_value = w.value_flags.iter().any(|f| f == t);
+        let flag = t.split_once('=').map_or(t, |(f, _)| f);
+        if w.mount_flags.iter().any(|f| f == flag) {
+            let value = t.split_once('=').map(|(_, v)| v.to_owned()).or_else(|| args.get(i + 1).map(|v| v.text.clone()));
+            mount_target(value.as_deref().unwrap_or_default(), summary, ctx);
+        }
+        let takes_value = w.value_flags.iter().any(|f| f == t)
+            || (!t.contains('=') && crate::options::fig_takes_value(name, &w.sub, t));
         if takes_value {
             if let (Some(k), Some(v)) = (w.target_flags.get(t), args.get(i + 1)) {
                 ctx.target(*k, v.text.clone());
@@ -351,7 +357,15 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
             // `ssh host < script.sh`: the remote shell runs whatever arrives on stdin.
             shell_stdin(stdin.clone(), name, summary, ctx);
         } else {
-            ctx.op(Risk::Read, summary, format!("{name} runs no command here"));
+            if w.skip > 0 {
+                ctx.op(
+                    Risk::Write,
+                    summary,
+                    format!("{name} runs its target's default command (a container's entrypoint)"),
+                );
+            } else {
+                ctx.op(Risk::Read, summary, format!("{name} runs no command here"));
+            }
         }
         return Stream::Opaque;
     }
@@ -373,6 +387,20 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
         if w.stdin_args { Stream::Terminal } else { stdin.clone() },
         ctx,
     )
+}
+
+/// A host path mounted into a container (`-v /home/me:/h`, `--mount type=bind,source=/x,…`): what
+/// the command inside does to the mount, it does to the host.
+fn mount_target(value: &str, summary: &str, ctx: &mut Ctx<'_>) {
+    let host = value
+        .split(',')
+        .find_map(|kv| kv.strip_prefix("source=").or_else(|| kv.strip_prefix("src=")))
+        .unwrap_or_else(|| value.split(':').next().unwrap_or_default());
+    if host.starts_with(['/', '.', '~', '$']) {
+        ctx.path_target(host, Risk::Write, summary);
+    } else if !host.is_empty() {
+        ctx.target(TargetKind::Volume, host);
+    }
 }
 
 fn is_assignment(t: &str) -> bool {
@@ -495,6 +523,13 @@ pub(super) fn run_script(script: &Arg, lang: Option<ScriptLanguage>, summary: &s
             }
         }
         Some(_) => {}
+        // A script that is there but cannot be read could do anything; one the World does not
+        // show (no such file, or no World) is judged as the bounded write running it usually is.
+        None if ctx.world.path_state(std::path::Path::new(&path)) == crate::PathState::File => ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("runs the script {path}, which exists but could not be read: what it does is not known"),
+        ),
         None => ctx.op(
             Risk::Write,
             summary,
