@@ -10,7 +10,10 @@ use crate::{GitState, PathState};
 /// Why deleting `raw` (a path as written) loses nothing, if it does not.
 pub(crate) fn restorable(raw: &str, ctx: &Ctx<'_>) -> Option<String> {
     // `$HOME/…` names the same place as `~/…`.
-    let home_form = ["$HOME/", "${HOME}/"].iter().find_map(|h| raw.strip_prefix(h)).map(|r| format!("~/{r}"));
+    let home_form = ["$HOME/", "${HOME}/"]
+        .iter()
+        .find_map(|h| raw.strip_prefix(h))
+        .map(|r| format!("~/{r}"));
     let raw = home_form.as_deref().unwrap_or(raw);
     if let Some(why) = temporary(raw, ctx) {
         return Some(why);

@@ -30,9 +30,111 @@ pub(crate) fn run(name: &str, args: &[Arg], stdin: &Stream, summary: &str, ctx: 
         {
             sqlite::run_d1(&args[2..], summary, ctx)
         }
-        _ => return embedded_sql(name, args, summary, ctx),
+        "cqlsh" => sql_shell(
+            name,
+            args,
+            &["-e", "--execute"],
+            &["-f", "--file"],
+            stdin,
+            SqlDialect::Generic,
+            summary,
+            ctx,
+        ),
+        _ => match hosted_shell(name, args) {
+            Some((rest, dialect)) => sql_shell(
+                name,
+                rest,
+                &["-c", "--command", "-e", "--execute"],
+                &["-f", "--file"],
+                stdin,
+                dialect,
+                summary,
+                ctx,
+            ),
+            None => return embedded_sql(name, args, summary, ctx),
+        },
     }
     true
+}
+
+/// Hosted databases' SQL shells (`fly postgres connect`, `pscale shell`, `turso db shell`…): the
+/// arguments after the subcommand, and the SQL they speak.
+fn hosted_shell<'a>(name: &str, args: &'a [Arg]) -> Option<(&'a [Arg], SqlDialect)> {
+    const SHELLS: [(&str, &[&str], SqlDialect); 7] = [
+        ("fly", &["postgres", "connect"], SqlDialect::Postgres),
+        ("flyctl", &["postgres", "connect"], SqlDialect::Postgres),
+        ("fly", &["pg", "connect"], SqlDialect::Postgres),
+        ("pscale", &["shell"], SqlDialect::MySql),
+        ("turso", &["db", "shell"], SqlDialect::Sqlite),
+        ("neonctl", &["psql"], SqlDialect::Postgres),
+        ("railway", &["connect"], SqlDialect::Postgres),
+    ];
+    let words: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.text.starts_with('-'))
+        .map(|a| a.text.as_str())
+        .collect();
+    SHELLS.iter().find_map(|(p, sub, d)| {
+        (*p == name && words.len() >= sub.len() && words[..sub.len()] == **sub).then(|| {
+            let at = args
+                .iter()
+                .position(|a| a.text == sub[sub.len() - 1])
+                .map_or(0, |i| i + 1);
+            (&args[at..], *d)
+        })
+    })
+}
+
+/// A SQL shell: SQL from a flag, a file, a positional after the database name (turso), or stdin.
+#[allow(clippy::too_many_arguments)]
+fn sql_shell(
+    client: &str,
+    args: &[Arg],
+    sql_flags: &[&str],
+    file_flags: &[&str],
+    stdin: &Stream,
+    dialect: SqlDialect,
+    summary: &str,
+    ctx: &mut Ctx<'_>,
+) {
+    let value_flags: Vec<&str> = sql_flags
+        .iter()
+        .chain(file_flags)
+        .copied()
+        .chain([
+            "-a",
+            "--app",
+            "--org",
+            "-o",
+            "--branch",
+            "-u",
+            "--username",
+            "-p",
+            "--password",
+            "-k",
+            "--keyspace",
+            "--database",
+            "-d",
+            "--region",
+        ])
+        .collect();
+    let a = ClientArgs::parse(args, &value_flags);
+    for app in a.get(&["-a", "--app"]) {
+        ctx.target(crate::TargetKind::App, app);
+    }
+    let mut sources: Vec<SqlSource> = a.values_of(sql_flags).into_iter().map(SqlSource::Text).collect();
+    sources.extend(a.values_of(file_flags).into_iter().map(SqlSource::File));
+    if let Some(db) = a.positionals.first() {
+        ctx.target(crate::TargetKind::Database, db.text.clone());
+    }
+    // `turso db shell DB "SQL"`: SQL after the database (pscale's second word is a branch).
+    if client == "turso" {
+        sources.extend(a.positionals.iter().skip(1).cloned().map(SqlSource::Text));
+    }
+    if sources.is_empty() {
+        sources.push(SqlSource::Stdin);
+    }
+    sql_from(&sources, stdin, dialect, client, summary, ctx);
 }
 
 /// Where a client's SQL comes from.

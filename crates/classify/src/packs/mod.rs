@@ -42,6 +42,10 @@ pub(crate) struct Wrapper {
 
 pub(crate) enum ApiEffect {
     Risk,
+    /// An HTTP client: the call is a request, judged by the HTTP classifier.
+    Http,
+    /// The first argument names a file whose content the call replaces.
+    Overwrite,
     Shell,
     Sql,
     Code,
@@ -234,6 +238,8 @@ fn load_all() -> Result<Packs, PackError> {
                 "code" => ApiEffect::Code,
                 "filter" => ApiEffect::Filter,
                 "command" => ApiEffect::Command,
+                "http" => ApiEffect::Http,
+                "overwrite" => ApiEffect::Overwrite,
                 other => return Err(err(name, format!("api effect {other:?} is not known"))),
             };
             packs.apis.push(Api {

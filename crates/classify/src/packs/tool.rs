@@ -142,7 +142,12 @@ impl Tool {
         // Clusters also count as written, for rules that name a single-dash word (`-destroy`).
         for a in args {
             let t = a.text.as_str();
-            if t.starts_with('-') && !t.starts_with("--") && t.len() > 2 && !t.contains('=') && !s.flags.iter().any(|f| f == t) {
+            if t.starts_with('-')
+                && !t.starts_with("--")
+                && t.len() > 2
+                && !t.contains('=')
+                && !s.flags.iter().any(|f| f == t)
+            {
                 s.flags.push(t.split_once('=').map_or(t, |(f, _)| f).to_owned());
             }
         }

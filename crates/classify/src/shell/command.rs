@@ -125,7 +125,11 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
         ctx.op(Risk::Read, &summary, format!("{name}: {why}"));
         return Stream::Opaque;
     }
-    if super::tasks::run(name, args, &summary, ctx) {
+    if super::tasks::run(name, args, &summary, ctx) || super::consoles::run(name, args, &summary, ctx) {
+        return Stream::Opaque;
+    }
+    if matches!(name, "pwsh" | "powershell" | "powershell.exe" | "pwsh.exe") {
+        super::powershell::run(args, &summary, ctx);
         return Stream::Opaque;
     }
     let out = stdout_of(name, args, &stdin);
@@ -297,7 +301,10 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
         }
         let flag = t.split_once('=').map_or(t, |(f, _)| f);
         if w.mount_flags.iter().any(|f| f == flag) {
-            let value = t.split_once('=').map(|(_, v)| v.to_owned()).or_else(|| args.get(i + 1).map(|v| v.text.clone()));
+            let value = t
+                .split_once('=')
+                .map(|(_, v)| v.to_owned())
+                .or_else(|| args.get(i + 1).map(|v| v.text.clone()));
             mount_target(value.as_deref().unwrap_or_default(), summary, ctx);
         }
         let takes_value = w.value_flags.iter().any(|f| f == t)

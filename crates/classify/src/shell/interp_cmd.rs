@@ -124,9 +124,9 @@ pub(super) fn run(lang: Lang, args: &[Arg], stdin: Stream, summary: &str, ctx: &
         return;
     }
     match rest.first() {
-        Some(script) if super::command::basename(&script.text) == "manage.py" => {
-            // Django's management commands have their own rule pack.
-            let mut words = vec![Arg::literal("manage.py")];
+        Some(script) if matches!(super::command::basename(&script.text), "manage.py" | "artisan") => {
+            // Django's and Laravel's management commands have their own rule packs.
+            let mut words = vec![Arg::literal(super::command::basename(&script.text))];
             words.extend_from_slice(&rest[1..]);
             super::command::run(&words, &[], Stream::Terminal, ctx);
         }

@@ -1,8 +1,10 @@
 //! Shell commands: parsed with a real bash parser (brush-parser) and walked in full.
 
 mod command;
+mod consoles;
 mod help;
 mod interp_cmd;
+mod powershell;
 mod stream;
 mod tasks;
 mod walk;
