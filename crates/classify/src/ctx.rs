@@ -24,6 +24,9 @@ pub(crate) struct Ctx<'a> {
     pub sql_ctes: Vec<String>,
     /// Shell variables that hold a path `mktemp` made (`tmp=$(mktemp -d)`).
     pub temp_vars: Vec<String>,
+    /// Files written earlier in the same command line (resolved path → their new content, when
+    /// known): a script written and then run is judged by what it will contain.
+    pub written: std::collections::HashMap<String, Option<String>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -45,6 +48,7 @@ impl<'a> Ctx<'a> {
             env: Vec::new(),
             sql_ctes: Vec::new(),
             temp_vars: Vec::new(),
+            written: std::collections::HashMap::new(),
         }
     }
 

@@ -131,9 +131,11 @@ fn lexer_scan(code: &str, lang: Lang, packs: &crate::packs::Packs, summary: &str
                 };
                 // A bare name that is not called (`os.remove` passed around, `import shutil`) is
                 // not a call; Perl and Ruby call without parentheses, so any argument counts.
+                // Ruby calls a method with no arguments by naming it (`Post.destroy_all`).
                 let called = matches!(toks.get(i + 1), Some(Tok::Punct('(')))
                     || (matches!(lang, Lang::Perl | Lang::Ruby)
-                        && matches!(toks.get(i + 1), Some(Tok::Str { .. } | Tok::Name(_))));
+                        && matches!(toks.get(i + 1), Some(Tok::Str { .. } | Tok::Name(_))))
+                    || (lang == Lang::Ruby && matches!(toks.get(i + 1), None | Some(Tok::Punct(';' | ')' | '}'))));
                 if !called {
                     continue;
                 }

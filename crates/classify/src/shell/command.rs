@@ -66,6 +66,7 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
         record_env_target(name, &value.text, ctx);
     }
     ctx.env = assignments.to_vec();
+    super::config_code::environment(assignments, &summary, ctx);
     if let Some(why) = crate::safeguard::in_args(args) {
         ctx.op(Risk::Destructive, &summary, why);
     }
@@ -127,6 +128,12 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     }
     if super::tasks::run(name, args, &summary, ctx) || super::consoles::run(name, args, &summary, ctx) {
         return Stream::Opaque;
+    }
+    if name == "git" && super::config_code::git(args, &summary, ctx) {
+        return Stream::Opaque;
+    }
+    if name == "sed" {
+        super::written::sed_in_place(args, ctx);
     }
     if matches!(name, "pwsh" | "powershell" | "powershell.exe" | "pwsh.exe") {
         super::powershell::run(args, &summary, ctx);
@@ -518,7 +525,19 @@ pub(super) fn run_script(script: &Arg, lang: Option<ScriptLanguage>, summary: &s
     }
     let path = ctx.resolve_path(&script.text);
     ctx.target(TargetKind::Script, path.clone());
-    let content = ctx.world.read_script(std::path::Path::new(&path));
+    // Written earlier in this command line: judged by what it will contain by then.
+    let content = match ctx.written.get(&path) {
+        Some(Some(text)) => Some(text.clone()),
+        Some(None) => {
+            ctx.op(
+                Risk::Unknown,
+                summary,
+                format!("runs {path}, which this command line changes first in a way Airlock cannot follow"),
+            );
+            return;
+        }
+        None => ctx.world.read_script(std::path::Path::new(&path)),
+    };
     match content {
         Some(text) if ctx.enter("script") => {
             let lang = lang.unwrap_or_else(|| ScriptLanguage::detect(&path, &text));

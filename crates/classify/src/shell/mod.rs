@@ -1,6 +1,7 @@
 //! Shell commands: parsed with a real bash parser (brush-parser) and walked in full.
 
 mod command;
+mod config_code;
 mod consoles;
 mod help;
 mod interp_cmd;
@@ -9,6 +10,7 @@ mod stream;
 mod tasks;
 mod walk;
 mod words;
+mod written;
 
 use brush_parser::{Parser, ParserOptions};
 

@@ -264,7 +264,9 @@ fn simple(s: &SimpleCommand, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
         }
         return Stream::Terminal;
     }
-    command::run(&words, &assignments, stdin, ctx)
+    let out = command::run(&words, &assignments, stdin, ctx);
+    super::written::record_redirects(s, &out, ctx);
+    out
 }
 
 fn item(

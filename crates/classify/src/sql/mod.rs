@@ -117,6 +117,11 @@ pub(crate) fn parse_sql(
         .parse_statements()
 }
 
+/// Why a `SET …` turns off a safeguard for the session, if it does (also for libpq's PGOPTIONS).
+pub(crate) fn session_safeguard(set: &str) -> Option<&'static str> {
+    power::set_disables_safeguard(set)
+}
+
 /// Whether `sql` is valid SQL in PostgreSQL's, SQLite's or MySQL's grammar.
 pub(crate) fn parses_any(sql: &str) -> bool {
     parse_any(sql, SqlDialect::Postgres).1.is_ok()
