@@ -27,6 +27,8 @@ pub(crate) struct Ctx<'a> {
     /// Files written earlier in the same command line (resolved path → their new content, when
     /// known): a script written and then run is judged by what it will contain.
     pub written: std::collections::HashMap<String, Option<String>>,
+    /// Copies of and links to known programs made earlier in the line (`cp /bin/rm ./x`).
+    pub program_aliases: std::collections::HashMap<String, String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -49,6 +51,7 @@ impl<'a> Ctx<'a> {
             sql_ctes: Vec::new(),
             temp_vars: Vec::new(),
             written: std::collections::HashMap::new(),
+            program_aliases: std::collections::HashMap::new(),
         }
     }
 

@@ -27,7 +27,25 @@ pub(crate) fn run_client(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<
             continue;
         }
         let reads = matches!(r.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-        if r.url.contains('$') && !reads {
+        // A run-time part that only fills in an id (`/zones/$ZONE/purge_cache`) does not change
+        // which endpoint is called; one in the host or the last segment could.
+        let last_segment = r
+            .url
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let host = r
+            .url
+            .split("://")
+            .nth(1)
+            .unwrap_or(&r.url)
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        if (last_segment.contains('$') || host.contains('$')) && !reads {
             // `DELETE https://api.x.io/items/$id` deletes whatever $id is: what is known stands.
             ctx.partially_known(summary, "part of the URL", |ctx| classify_request(&r, ctx));
             continue;

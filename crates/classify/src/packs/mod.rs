@@ -104,6 +104,11 @@ impl Packs {
             .and_then(|&(_, i)| self.tools.get(i))
     }
 
+    /// Every program name a pack lists (not the glob ones).
+    pub(crate) fn tool_names(&self) -> impl Iterator<Item = &str> {
+        self.tool_by_name.keys().map(String::as_str)
+    }
+
     pub(crate) fn wrappers(&self, program: &str) -> &[Wrapper] {
         self.wrappers.get(program).map_or(&[], Vec::as_slice)
     }

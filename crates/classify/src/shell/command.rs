@@ -62,6 +62,15 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
         );
         return Stream::Opaque;
     }
+    if program.glob {
+        return glob_program(words, assignments, stdin, &summary, ctx);
+    }
+    if let Some(real) = real_program(program, ctx) {
+        ctx.op(Risk::Read, &summary, format!("{} is the program {real}", program.text));
+        let mut renamed = words.to_vec();
+        renamed[0] = Arg::literal(real);
+        return run(&renamed, assignments, stdin, ctx);
+    }
     for (name, value) in assignments {
         record_env_target(name, &value.text, ctx);
     }
@@ -139,6 +148,7 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
         super::powershell::run(args, &summary, ctx);
         return Stream::Opaque;
     }
+    record_program_copy(name, args, ctx);
     let out = stdout_of(name, args, &stdin);
     if pack_tool(name, args, &summary, ctx) {
         return out;
@@ -149,6 +159,84 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     }
     unknown_program(name, args, &summary, ctx);
     Stream::Opaque
+}
+
+/// Whether a program is one Airlock has a rule for (a pack, a shell, an interpreter…).
+fn known_program(name: &str) -> bool {
+    SHELLS.contains(&name)
+        || Lang::of_program(name).is_some()
+        || packs().is_ok_and(|p| p.tool(name).is_some() || !p.wrappers(name).is_empty())
+        || matches!(
+            name,
+            "curl" | "wget" | "psql" | "mysql" | "sqlite3" | "redis-cli" | "mongosh" | "find" | "eval"
+        )
+}
+
+/// The program a path really runs when it is a copy of or a link to a known one: made earlier in
+/// this command line, or as the World sees it (symlink target, byte-identical copy).
+fn real_program(program: &Arg, ctx: &Ctx<'_>) -> Option<String> {
+    if !program.text.contains('/') || known_program(basename(&program.text)) {
+        return None;
+    }
+    let resolved = ctx.resolve_path(&program.text);
+    ctx.program_aliases
+        .get(&resolved)
+        .cloned()
+        .or_else(|| ctx.world.program_identity(std::path::Path::new(&resolved)))
+        .filter(|real| known_program(real))
+}
+
+/// A program named by a pattern (`/bin/r?`, `/usr/bin/[r]m`): every known program it could be is
+/// judged; one that matches none is unknown.
+fn glob_program(
+    words: &[Arg],
+    assignments: &[(String, Arg)],
+    stdin: Stream,
+    summary: &str,
+    ctx: &mut Ctx<'_>,
+) -> Stream {
+    let pattern = basename(&words[0].text).to_owned();
+    let mut names: Vec<String> = packs()
+        .map(|p| p.tool_names().map(str::to_owned).collect())
+        .unwrap_or_default();
+    names.extend(SHELLS.iter().map(|s| (*s).to_owned()));
+    names.retain(|n| super::expansion::glob_matches(&pattern, n));
+    names.sort();
+    if names.is_empty() {
+        ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("the program's name is a pattern ({pattern}) that matches no program Airlock knows"),
+        );
+        return Stream::Opaque;
+    }
+    for n in names.iter().take(8) {
+        ctx.op(Risk::Read, summary, format!("the pattern {pattern} can name {n}"));
+        let mut w = words.to_vec();
+        w[0] = Arg::literal(n.clone());
+        run(&w, assignments, stdin.clone(), ctx);
+    }
+    Stream::Opaque
+}
+
+/// `cp /bin/rm ./cleanup`, `ln -s /usr/bin/rm /tmp/tidy`: the copy runs as that program.
+fn record_program_copy(name: &str, args: &[Arg], ctx: &mut Ctx<'_>) {
+    if !matches!(name, "cp" | "ln" | "install" | "mv") {
+        return;
+    }
+    let positionals: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
+    let [src, .., dest] = positionals.as_slice() else {
+        return;
+    };
+    let program = basename(&src.text).to_owned();
+    if src.dynamic || !known_program(&program) {
+        return;
+    }
+    let mut target = ctx.resolve_path(&dest.text);
+    if dest.text.ends_with('/') || ctx.world.path_state(std::path::Path::new(&target)) == crate::PathState::Dir {
+        target = format!("{target}/{program}");
+    }
+    ctx.program_aliases.insert(target, program);
 }
 
 fn record_env_target(name: &str, value: &str, ctx: &mut Ctx<'_>) {
@@ -304,7 +392,13 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
         }
         if w.read_flags.iter().any(|f| f == t) {
             ctx.op(Risk::Read, summary, format!("{name} {t} only looks something up"));
-            return Stream::Opaque;
+            // `command -v rm` prints where rm is: a path that runs rm.
+            return match args.get(i + 1) {
+                Some(p) if name == "command" && t == "-v" && !p.dynamic => {
+                    Stream::Literal(format!("/usr/bin/{}\n", p.text))
+                }
+                _ => Stream::Opaque,
+            };
         }
         let flag = t.split_once('=').map_or(t, |(f, _)| f);
         if w.mount_flags.iter().any(|f| f == flag) {
@@ -643,6 +737,7 @@ fn find(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
                                 dynamic: true,
                                 glob: false,
                                 split: false,
+                                brace: false,
                             }
                         } else {
                             a.clone()
@@ -717,6 +812,10 @@ fn stdout_of(name: &str, args: &[Arg], stdin: &Stream) -> Stream {
                 _ => Stream::Opaque,
             }
         }
+        "which" => match args.iter().find(|a| !a.text.starts_with('-')) {
+            Some(p) if !p.dynamic => Stream::Literal(format!("/usr/bin/{}\n", p.text)),
+            _ => Stream::Opaque,
+        },
         "cat" => {
             let files: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
             match files.as_slice() {

@@ -302,6 +302,7 @@ fn git_setting(
         dynamic,
         glob: false,
         split: false,
+        brace: false,
     };
     command_value(&format!("git -c {k}"), &arg, summary, ctx);
 }

@@ -3,6 +3,7 @@
 mod command;
 mod config_code;
 mod consoles;
+mod expansion;
 mod help;
 mod interp_cmd;
 mod powershell;

@@ -1,0 +1,199 @@
+//! Expansion contexts the word parser leaves as text: command substitutions inside `$(( … ))` and
+//! `${x:-…}`, brace expansion that forms words (`{rm,-rf,DIR}`), and globs in a command's name
+//! (`/bin/r?`, `/usr/bin/[r]m`), matched against the programs Airlock knows.
+
+/// The command substitutions (`$(…)`, `` `…` ``) inside an arithmetic or parameter expansion.
+pub(crate) fn inner_substitutions(raw: &str) -> Vec<String> {
+    let chars: Vec<char> = raw.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '$' && chars.get(i + 1) == Some(&'(') && chars.get(i + 2) != Some(&'(') {
+            let start = i + 2;
+            let mut depth = 1usize;
+            let mut j = start;
+            while j < chars.len() && depth > 0 {
+                match chars[j] {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                j += 1;
+            }
+            if depth == 0 {
+                out.push(chars[start..j - 1].iter().collect());
+            }
+            i = j;
+        } else if chars[i] == '`' {
+            let start = i + 1;
+            let end = chars[start..].iter().position(|&c| c == '`').map(|p| start + p);
+            if let Some(end) = end {
+                out.push(chars[start..end].iter().collect());
+                i = end + 1;
+            } else {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Brace expansion of one word, as bash does it (`a{b,c}d` → `abd acd`), one level at a time
+/// and bounded: sequences (`{1..3}`) are left as they are.
+pub(crate) fn braces(word: &str) -> Vec<String> {
+    let mut words = vec![word.to_owned()];
+    for _ in 0..4 {
+        let mut next = Vec::new();
+        let mut changed = false;
+        for w in &words {
+            match split_once_brace(w) {
+                Some((pre, alts, post)) => {
+                    changed = true;
+                    next.extend(alts.into_iter().map(|a| format!("{pre}{a}{post}")));
+                }
+                None => next.push(w.clone()),
+            }
+            if next.len() > 64 {
+                return words;
+            }
+        }
+        words = next;
+        if !changed {
+            break;
+        }
+    }
+    words
+}
+
+fn split_once_brace(w: &str) -> Option<(String, Vec<String>, String)> {
+    let open = w.find('{')?;
+    let mut depth = 0;
+    let mut close = None;
+    let mut commas = Vec::new();
+    for (i, c) in w[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            ',' if depth == 1 => commas.push(open + i),
+            _ => {}
+        }
+    }
+    let close = close?;
+    if commas.is_empty() {
+        return None;
+    }
+    let mut alts = Vec::new();
+    let mut from = open + 1;
+    for c in commas.into_iter().chain(std::iter::once(close)) {
+        alts.push(w[from..c].to_owned());
+        from = c + 1;
+    }
+    Some((w[..open].to_owned(), alts, w[close + 1..].to_owned()))
+}
+
+/// Whether `text` matches a shell glob (`*`, `?`, `[abc]`, `[a-z]`, `[!x]`).
+pub(crate) fn glob_matches(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    matches_at(&p, &t, 0)
+}
+
+fn matches_at(p: &[char], t: &[char], depth: usize) -> bool {
+    if depth > 32 {
+        return false;
+    }
+    let (mut pi, mut ti) = (0, 0);
+    while pi < p.len() {
+        match p[pi] {
+            '*' => {
+                return (ti..=t.len()).any(|k| matches_at(&p[pi + 1..], &t[k..], depth + 1));
+            }
+            '?' => {
+                if ti >= t.len() {
+                    return false;
+                }
+            }
+            '[' => {
+                let Some(end) = p[pi + 1..].iter().position(|&c| c == ']').map(|e| pi + 1 + e) else {
+                    return ti < t.len() && t[ti] == '[' && matches_at(&p[pi + 1..], &t[ti + 1..], depth + 1);
+                };
+                if ti >= t.len() {
+                    return false;
+                }
+                let mut set = &p[pi + 1..end];
+                let negate = set.first().is_some_and(|c| *c == '!' || *c == '^');
+                if negate {
+                    set = &set[1..];
+                }
+                let mut hit = false;
+                let mut k = 0;
+                while k < set.len() {
+                    if k + 2 < set.len() && set[k + 1] == '-' {
+                        hit |= set[k] <= t[ti] && t[ti] <= set[k + 2];
+                        k += 3;
+                    } else {
+                        hit |= set[k] == t[ti];
+                        k += 1;
+                    }
+                }
+                if hit == negate {
+                    return false;
+                }
+                pi = end;
+            }
+            c => {
+                if ti >= t.len() || t[ti] != c {
+                    return false;
+                }
+            }
+        }
+        pi += 1;
+        ti += 1;
+    }
+    ti == t.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expansion_contexts_hold_commands() {
+        assert_eq!(
+            inner_substitutions("$(( $(rm -rf x && echo 1) + 1 ))"),
+            ["rm -rf x && echo 1"]
+        );
+        assert_eq!(
+            inner_substitutions("${X:-$(rm -rf b && echo /tmp)}"),
+            ["rm -rf b && echo /tmp"]
+        );
+        assert_eq!(inner_substitutions("${X:-`id`}"), ["id"]);
+        assert!(inner_substitutions("$((1+2))").is_empty());
+    }
+
+    #[test]
+    fn expansion_braces_form_words() {
+        assert_eq!(braces("{rm,-rf,storage}"), ["rm", "-rf", "storage"]);
+        assert_eq!(braces("f.{txt,bak}"), ["f.txt", "f.bak"]);
+        assert_eq!(braces("{1..3}"), ["{1..3}"]);
+        assert_eq!(braces("{a,{b,c}}"), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn expansion_globs_in_program_names() {
+        assert!(glob_matches("r?", "rm"));
+        assert!(glob_matches("[r]m", "rm"));
+        assert!(glob_matches("[q-s]m", "rm"));
+        assert!(!glob_matches("[!r]m", "rm"));
+        assert!(glob_matches("*m", "rm"));
+        assert!(!glob_matches("r?", "rmdir"));
+    }
+}
