@@ -190,7 +190,11 @@ impl<'a> Ctx<'a> {
             return;
         }
         let resolved = self.path_target(raw, Risk::Write, summary);
-        if dynamic && fresh_name(raw) {
+        let temp_var = self
+            .temp_vars
+            .iter()
+            .any(|v| raw.contains(&format!("${v}")) || raw.contains(&format!("${{{v}}}")));
+        if dynamic && (fresh_name(raw) || temp_var) {
             self.op(
                 Risk::Write,
                 summary,

@@ -890,9 +890,12 @@ fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool
             format!("the {name} subcommand is only known at run time"),
         );
     }
+    // A copy only reads its sources: copying a protected file elsewhere leaves it as it is.
+    let copies = matches!(name, "cp" | "rsync" | "scp" | "install");
     for (kind, value) in verdict.targets {
         if kind == TargetKind::Path {
-            ctx.path_target(&value, risk, summary);
+            let read_only = copies && !verdict.overwrites.is_empty() && !verdict.overwrites.contains(&value);
+            ctx.path_target(&value, if read_only { Risk::Read } else { risk }, summary);
         } else {
             ctx.target(kind, value);
         }

@@ -28,7 +28,13 @@ pub(super) fn only_prints(args: &[Arg]) -> Option<&'static str> {
         if a.dynamic {
             continue;
         }
-        if HELP.contains(&t) || (t == "-h" && i + 1 == args.len()) {
+        // `-h` and `--version` only ask for help or the version when nothing follows them
+        // (`shutdown -h now`, `helm upgrade --version 1.2` mean something else).
+        let last = i + 1 == args.len();
+        if HELP.contains(&t)
+            || (t == "-h" && last)
+            || (t == "--version" && last && args.iter().all(|a| a.text.starts_with('-')))
+        {
             return Some("asks for help: the tool prints its documentation and does nothing else");
         }
         let (flag, value) = t.split_once('=').map_or((t, None), |(f, v)| (f, Some(v)));
