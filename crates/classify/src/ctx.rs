@@ -29,6 +29,8 @@ pub(crate) struct Ctx<'a> {
     pub written: std::collections::HashMap<String, Option<String>>,
     /// Copies of and links to known programs made earlier in the line (`cp /bin/rm ./x`).
     pub program_aliases: std::collections::HashMap<String, String>,
+    /// Shell functions defined in the line (their bodies are judged where they are defined).
+    pub functions: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -52,6 +54,7 @@ impl<'a> Ctx<'a> {
             temp_vars: Vec::new(),
             written: std::collections::HashMap::new(),
             program_aliases: std::collections::HashMap::new(),
+            functions: Vec::new(),
         }
     }
 

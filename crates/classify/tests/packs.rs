@@ -56,6 +56,7 @@ pack_tests!(
     backup,
     containers,
     coreutils,
+    devtools,
     dbaas,
     dbtools,
     fs,

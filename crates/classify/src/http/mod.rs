@@ -147,6 +147,14 @@ pub(crate) fn classify_request(req: &Request, ctx: &mut Ctx<'_>) {
                 }
                 return;
             }
+            if method == "POST" && search_endpoint(&url.path) {
+                ctx.op(
+                    Risk::Read,
+                    &summary,
+                    "a POST to a search or query endpoint only reads (the query travels in the body)",
+                );
+                return;
+            }
             if method == "PATCH" && json_patch_removes(&req.body) {
                 ctx.op(
                     Risk::Destructive,
@@ -183,6 +191,29 @@ fn effective_method(req: &Request) -> String {
         }
     }
     method
+}
+
+/// Endpoints that take their query in a POST body and only read: search engines' `_search`,
+/// `/search`, `_count`, `_msearch`, `_mget`, Prometheus' `/query` and `/query_range`.
+fn search_endpoint(path: &str) -> bool {
+    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    matches!(
+        last.to_ascii_lowercase().as_str(),
+        "_search"
+            | "search"
+            | "_msearch"
+            | "multi-search"
+            | "_count"
+            | "count"
+            | "_mget"
+            | "_explain"
+            | "query"
+            | "query_range"
+            | "query_exemplars"
+            | "_validate"
+            | "_field_caps"
+            | "_analyze"
+    )
 }
 
 /// A path that names a cache: clearing it costs a refill, not data.

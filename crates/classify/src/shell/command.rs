@@ -55,12 +55,36 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     let program = &words[0];
     let args = &words[1..];
     if program.dynamic {
+        // `${RM:-rm} -rf x`: the default is what runs unless the variable is set, so it stands.
+        if let Some(default) = parameter_default(&program.text) {
+            let mut w = words.to_vec();
+            w[0] = Arg::literal(default);
+            ctx.partially_known(&summary, "the program to run", |ctx| {
+                run(&w, assignments, stdin, ctx);
+            });
+            return Stream::Opaque;
+        }
         ctx.op(
             Risk::Unknown,
             &summary,
             format!("the program to run ({}) is only known at run time", program.text),
         );
         return Stream::Opaque;
+    }
+    if ctx.functions.iter().any(|f| *f == program.text) {
+        ctx.op(
+            Risk::Read,
+            &summary,
+            format!("calls the shell function {}, judged where it is defined", program.text),
+        );
+        return Stream::Opaque;
+    }
+    // `set -- git reset --hard; "$@"`: the positional parameters, as set earlier in the line.
+    if program.text == "set" && args.first().is_some_and(|a| a.text == "--") {
+        let params: Vec<&str> = args[1..].iter().map(|a| a.text.as_str()).collect();
+        ctx.vars.insert("@".to_owned(), params.join(" "));
+        ctx.op(Risk::Read, &summary, "sets the positional parameters");
+        return Stream::Terminal;
     }
     if program.glob {
         return glob_program(words, assignments, stdin, &summary, ctx);
@@ -144,6 +168,9 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     if name == "sed" {
         super::written::sed_in_place(args, ctx);
     }
+    if matches!(name, "terraform" | "tofu") && terraform_saved_destroy(args, &summary, ctx) {
+        return Stream::Opaque;
+    }
     if matches!(name, "pwsh" | "powershell" | "powershell.exe" | "pwsh.exe") {
         super::powershell::run(args, &summary, ctx);
         return Stream::Opaque;
@@ -159,6 +186,14 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     }
     unknown_program(name, args, &summary, ctx);
     Stream::Opaque
+}
+
+/// The literal default of `${NAME:-word}` / `${NAME-word}`, if that is all the word is.
+fn parameter_default(text: &str) -> Option<String> {
+    let inner = text.strip_prefix("${")?.strip_suffix('}')?;
+    let (name, default) = inner.split_once(":-").or_else(|| inner.split_once('-'))?;
+    let simple = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c));
+    (simple(name) && simple(default) && !default.contains("${")).then(|| default.to_owned())
 }
 
 /// Whether a program is one Airlock has a rule for (a pack, a shell, an interpreter…).
@@ -217,6 +252,41 @@ fn glob_program(
         run(&w, assignments, stdin.clone(), ctx);
     }
     Stream::Opaque
+}
+
+/// `terraform plan -destroy -out=F` then `terraform apply F`: the saved plan is a destroy plan.
+/// Returns true when the apply of such a plan was judged.
+fn terraform_saved_destroy(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
+    let sub = args.iter().find(|a| !a.text.starts_with('-')).map(|a| a.text.as_str());
+    match sub {
+        Some("plan") => {
+            let destroy = args.iter().any(|a| a.text == "-destroy" || a.text == "--destroy");
+            let out = args
+                .iter()
+                .find_map(|a| a.text.strip_prefix("-out=").or_else(|| a.text.strip_prefix("--out=")));
+            if let Some(out) = out {
+                let path = ctx.resolve_path(out);
+                ctx.written
+                    .insert(path, destroy.then(|| "terraform destroy plan".to_owned()));
+            }
+            false
+        }
+        Some("apply") => {
+            let plan = args.iter().filter(|a| !a.text.starts_with('-')).nth(1);
+            let Some(plan) = plan else { return false };
+            let path = ctx.resolve_path(&plan.text);
+            if ctx.written.get(&path) == Some(&Some("terraform destroy plan".to_owned())) {
+                ctx.op(
+                    Risk::Destructive,
+                    summary,
+                    format!("applies {path}, a destroy plan made earlier in this command line: every resource goes"),
+                );
+                return true;
+            }
+            false
+        }
+        _ => false,
+    }
 }
 
 /// `cp /bin/rm ./cleanup`, `ln -s /usr/bin/rm /tmp/tidy`: the copy runs as that program.
@@ -430,6 +500,10 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
         skipped.push(&rest[0]);
         rest = &rest[1..];
     }
+    // An image whose entrypoint is a CLI (`amazon/aws-cli s3 rb …` runs `aws s3 rb …`).
+    let entry: Option<&str> = (w.skip_kind == Some(TargetKind::Image))
+        .then(|| skipped.first().and_then(|img| image_entrypoint(&img.text)))
+        .flatten();
     for s in skipped {
         if let Some(k) = w.skip_kind {
             let value = if k == TargetKind::Host {
@@ -442,6 +516,12 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
     }
     if rest.first().is_some_and(|a| a.text == "--") {
         rest = &rest[1..];
+    }
+    if let Some(program) = entry.filter(|_| !rest.is_empty()) {
+        let words: Vec<Arg> = std::iter::once(Arg::literal(program))
+            .chain(rest.iter().cloned())
+            .collect();
+        return run(&words, &env, Stream::Terminal, ctx);
     }
     let marked: Vec<Arg>;
     if let Some(p) = placeholder.filter(|p| !p.is_empty()) {
@@ -509,6 +589,32 @@ fn mount_target(value: &str, summary: &str, ctx: &mut Ctx<'_>) {
     } else if !host.is_empty() {
         ctx.target(TargetKind::Volume, host);
     }
+}
+
+/// Images whose entrypoint is a command-line tool: their arguments are that tool's.
+fn image_entrypoint(image: &str) -> Option<&'static str> {
+    let name = image.split(['@', ':']).next().unwrap_or(image);
+    let name = name
+        .rsplit_once('/')
+        .map_or(name, |(owner, n)| if owner.contains('.') { n } else { name });
+    const ENTRYPOINTS: [(&str, &str); 12] = [
+        ("amazon/aws-cli", "aws"),
+        ("hashicorp/terraform", "terraform"),
+        ("bitnami/kubectl", "kubectl"),
+        ("alpine/helm", "helm"),
+        ("mcr.microsoft.com/azure-cli", "az"),
+        ("google/cloud-sdk", "gcloud"),
+        ("minio/mc", "mc"),
+        ("rclone/rclone", "rclone"),
+        ("restic/restic", "restic"),
+        ("flyway/flyway", "flyway"),
+        ("liquibase/liquibase", "liquibase"),
+        ("migrate/migrate", "migrate"),
+    ];
+    ENTRYPOINTS
+        .iter()
+        .find(|(i, _)| *i == name || i.ends_with(&format!("/{name}")))
+        .map(|(_, p)| *p)
 }
 
 fn is_assignment(t: &str) -> bool {
@@ -812,6 +918,21 @@ fn stdout_of(name: &str, args: &[Arg], stdin: &Stream) -> Stream {
                 _ => Stream::Opaque,
             }
         }
+        // Text transformed on its way to a shell: `rev <<< '…' | sh`, `tr a-z n-za-m <<< … | bash`.
+        "rev" if args.is_empty() => match stdin {
+            Stream::Literal(text) => Stream::Literal(
+                text.lines()
+                    .map(|l| l.chars().rev().collect::<String>() + "\n")
+                    .collect(),
+            ),
+            _ => Stream::Opaque,
+        },
+        "tr" => match (stdin, args) {
+            (Stream::Literal(text), [from, to]) if !from.dynamic && !to.dynamic => {
+                super::expansion::translate(text, &from.text, &to.text).map_or(Stream::Opaque, Stream::Literal)
+            }
+            _ => Stream::Opaque,
+        },
         "which" => match args.iter().find(|a| !a.text.starts_with('-')) {
             Some(p) if !p.dynamic => Stream::Literal(format!("/usr/bin/{}\n", p.text)),
             _ => Stream::Opaque,
@@ -863,6 +984,27 @@ fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool
     };
     let Some(tool) = packs.tool(name) else {
         return false;
+    };
+    // `file://PATH` parameters (aws, gcloud…) are that file's content: judged by it when the
+    // World shows it.
+    let resolved: Vec<Arg>;
+    let args = if args.iter().any(|a| a.text.starts_with("file://")) {
+        resolved = args
+            .iter()
+            .map(|a| match a.text.strip_prefix("file://") {
+                Some(p) if !a.dynamic => {
+                    let path = ctx.resolve_path(p);
+                    match ctx.world.read_script(std::path::Path::new(&path)) {
+                        Some(text) => Arg { text, ..a.clone() },
+                        None => a.clone(),
+                    }
+                }
+                _ => a.clone(),
+            })
+            .collect();
+        &resolved[..]
+    } else {
+        args
     };
     let verdict = tool.evaluate(name, args);
     let mut risk = verdict.risk.unwrap_or(Risk::Write);

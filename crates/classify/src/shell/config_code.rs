@@ -133,6 +133,17 @@ fn command_value(name: &str, value: &Arg, summary: &str, ctx: &mut Ctx<'_>) {
     if INTERACTIVE.contains(&base) && !value.text.contains(['-', ';', '|', '&', '$', '`']) {
         return;
     }
+    // A sequence editor that rewrites the rebase todo list: what it turns `pick` into decides.
+    if name == "GIT_SEQUENCE_EDITOR" {
+        if let Some(risk) = rebase_todo_edit(&value.text) {
+            ctx.op(
+                risk,
+                summary,
+                format!("the rebase todo list is edited by `{}`", value.text),
+            );
+            return;
+        }
+    }
     // An ssh command runs only what its command options say (ProxyCommand, LocalCommand…).
     if base == "ssh" && !value.text.contains([';', '|', '&', '`']) && !value.text.contains("$(") {
         let words: Vec<&str> = value.text.split_whitespace().collect();
@@ -158,6 +169,31 @@ fn command_value(name: &str, value: &Arg, summary: &str, ctx: &mut Ctx<'_>) {
                 value.text
             ),
         );
+    }
+}
+
+/// `sed -i '[ADDR]s/^pick/WORD/'` on a rebase todo list: squash, fixup and reword keep every
+/// change; drop (or deleting lines) loses commits. Other editors are not modelled.
+fn rebase_todo_edit(cmd: &str) -> Option<Risk> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    if words.first() != Some(&"sed") || !words.iter().any(|w| w.starts_with("-i")) {
+        return None;
+    }
+    let script = words
+        .iter()
+        .rev()
+        .find(|w| !w.starts_with('-'))?
+        .trim_matches(['\'', '"']);
+    let body = script.trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, ',' | '$' | '\\'));
+    if body.ends_with('d') && !body.contains("s/") {
+        return Some(Risk::Destructive);
+    }
+    let rest = body.strip_prefix("s/^pick/").or_else(|| body.strip_prefix("s/pick/"))?;
+    let word = rest.split('/').next()?.trim();
+    match word {
+        "squash" | "s" | "fixup" | "f" | "reword" | "r" | "edit" | "e" | "pick" | "p" => Some(Risk::Write),
+        "drop" | "d" => Some(Risk::Destructive),
+        _ => None,
     }
 }
 

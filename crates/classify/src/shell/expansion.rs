@@ -161,6 +161,40 @@ fn matches_at(p: &[char], t: &[char], depth: usize) -> bool {
     ti == t.len()
 }
 
+/// `tr SET1 SET2` over known text (ranges like `a-z`; no classes or options).
+pub(crate) fn translate(text: &str, from: &str, to: &str) -> Option<String> {
+    let expand = |set: &str| -> Option<Vec<char>> {
+        let c: Vec<char> = set.chars().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < c.len() {
+            if c[i] == '[' || c[i] == '\\' {
+                return None;
+            }
+            if i + 2 < c.len() && c[i + 1] == '-' && c[i] <= c[i + 2] {
+                out.extend(c[i]..=c[i + 2]);
+                i += 3;
+            } else {
+                out.push(c[i]);
+                i += 1;
+            }
+        }
+        Some(out)
+    };
+    let (from, to) = (expand(from)?, expand(to)?);
+    if from.is_empty() || to.is_empty() || from.len() > 512 {
+        return None;
+    }
+    Some(
+        text.chars()
+            .map(|ch| match from.iter().position(|&f| f == ch) {
+                Some(i) => *to.get(i).unwrap_or(to.last().unwrap_or(&ch)),
+                None => ch,
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +219,15 @@ mod tests {
         assert_eq!(braces("f.{txt,bak}"), ["f.txt", "f.bak"]);
         assert_eq!(braces("{1..3}"), ["{1..3}"]);
         assert_eq!(braces("{a,{b,c}}"), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn expansion_tr_decodes_rot13() {
+        assert_eq!(
+            translate("ez -es qngn", "a-z", "n-za-m").as_deref(),
+            Some("rm -rf data")
+        );
+        assert_eq!(translate("x", "[:lower:]", "[:upper:]"), None);
     }
 
     #[test]

@@ -64,6 +64,7 @@ fn command(cmd: &Command, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
             Stream::Opaque
         }
         Command::Function(f) => {
+            ctx.functions.push(f.fname.value.clone());
             // A function body runs whenever the function is called: judge it where it is defined.
             compound(&f.body.0, Stream::Terminal, ctx);
             redirect_list(f.body.1.as_ref(), Stream::Terminal, ctx);

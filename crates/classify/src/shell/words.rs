@@ -82,7 +82,7 @@ fn append_pieces(raw: &str, pieces: &[WordPieceWithSource], quoted: bool, arg: &
                 let src = source(raw, p);
                 arg.text.push_str(&known_var(src, ctx).unwrap_or_default());
                 // `"${arr[@]}"` is one word per element even when quoted.
-                arg.split |= !quoted || src.ends_with("[@]}");
+                arg.split |= !quoted || src.ends_with("[@]}") || src == "$@" || src == "${@}";
             }
             WordPiece::ParameterExpansion(_) | WordPiece::ArithmeticExpression(_) => {
                 // `$(( $(cmd) ))` and `${x:-$(cmd)}` run their commands too.
@@ -107,6 +107,9 @@ fn append_pieces(raw: &str, pieces: &[WordPieceWithSource], quoted: bool, arg: &
 
 /// The value of `$NAME` or `${NAME}` when the walk saw `NAME=literal` earlier.
 fn known_var(src: &str, ctx: &Ctx<'_>) -> Option<String> {
+    if matches!(src, "$@" | "${@}" | "$*" | "${*}") {
+        return ctx.vars.get("@").cloned();
+    }
     let name = src
         .strip_prefix("${")
         .and_then(|s| s.strip_suffix('}'))

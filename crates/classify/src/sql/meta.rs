@@ -58,7 +58,23 @@ fn psql_meta(line: &str, ctx: &mut Ctx<'_>) {
             } else if lower.contains(" from ") {
                 ctx.op(Risk::Write, line, "\\copy … FROM loads rows into a table");
             } else {
-                ctx.op(Risk::Read, line, "\\copy … TO exports rows");
+                // `\copy t TO 'file.csv'` writes that file on the client; TO STDOUT only prints.
+                let target = lower.split(" to ").nth(1).map(str::trim).unwrap_or_default();
+                let file = target
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_matches(['\'', '"']);
+                if file.is_empty() || file == "stdout" || file.starts_with("pstdout") {
+                    ctx.op(Risk::Read, line, "\\copy … TO STDOUT exports rows");
+                } else {
+                    let raw = rest
+                        .split_whitespace()
+                        .skip_while(|w| !w.eq_ignore_ascii_case("to"))
+                        .nth(1)
+                        .unwrap_or(file);
+                    ctx.overwrite(raw.trim_matches(['\'', '"']), false, line);
+                }
             }
         }
         "\\o" | "\\out" | "\\w" | "\\write" => {

@@ -208,6 +208,7 @@ fn unparsed(piece: &str, error: &str, dialect: &dyn Dialect, ctx: &mut Ctx<'_>) 
         }
     };
     let first = word(0);
+    let upper_piece = piece.to_ascii_uppercase();
     match first.as_str() {
         "DROP" | "TRUNCATE" => {
             // DROP <kind> [IF EXISTS] name…; TRUNCATE [TABLE] [ONLY] name…
@@ -246,12 +247,42 @@ fn unparsed(piece: &str, error: &str, dialect: &dyn Dialect, ctx: &mut Ctx<'_>) 
             );
         }
         "DO" if plpgsql::classify_do(piece, ctx) => {}
+        "DO" if plpgsql::dynamic_destructive(piece).is_some() => {
+            ctx.op(
+                Risk::Destructive,
+                piece,
+                plpgsql::dynamic_destructive(piece).unwrap_or_default(),
+            );
+        }
+        "PRAGMA" => pragma(piece, ctx),
         "DO" => ctx.op(
             Risk::Unknown,
             piece,
             "a DO block runs procedural code whose effect cannot be known before it runs",
         ),
-        "PRAGMA" => pragma(piece, ctx),
+        "IMPORT" => ctx.op(
+            Risk::Destructive,
+            piece,
+            "IMPORT FOREIGN SCHEMA connects tables of another server into this one: it reaches beyond this database",
+        ),
+        "LOAD" if upper_piece.contains("INFILE") && !upper_piece.contains("LOCAL") => ctx.op(
+            Risk::Destructive,
+            piece,
+            "LOAD DATA INFILE reads any file the database server can read",
+        ),
+        "SELECT" if upper_piece.contains("INTO OUTFILE") || upper_piece.contains("INTO DUMPFILE") => ctx.op(
+            Risk::Destructive,
+            piece,
+            "SELECT … INTO OUTFILE writes a file on the database server",
+        ),
+        "ALTER" if upper_piece.contains("DISCARD TABLESPACE") => ctx.op(
+            Risk::Destructive,
+            piece,
+            "DISCARD TABLESPACE deletes the table's data file",
+        ),
+        "ALTER" if matches!(word(1).as_str(), "SYSTEM" | "DATABASE") && upper_piece.contains(" SET ") => {
+            alter_setting(piece, ctx)
+        }
         "TABLE" => ctx.op(Risk::Read, piece, "TABLE reads a whole table"),
         "RESET" if matches!(word(1).as_str(), "MASTER" | "BINARY" | "REPLICA" | "SLAVE") => ctx.op(
             Risk::Destructive,
@@ -274,6 +305,50 @@ fn unparsed(piece: &str, error: &str, dialect: &dyn Dialect, ctx: &mut Ctx<'_>) 
             format!("the SQL could not be parsed ({error}); Airlock refuses what it cannot read"),
         ),
     }
+}
+
+/// `ALTER SYSTEM SET name = value`, `ALTER DATABASE d SET name = value`: a server or database
+/// setting; switching off durability or a safeguard is destructive.
+fn alter_setting(piece: &str, ctx: &mut Ctx<'_>) {
+    let lower = piece.to_ascii_lowercase();
+    let set = lower.split_once(" set ").map_or("", |(_, r)| r);
+    let (name, value) = set
+        .split_once(['=', ' '])
+        .map(|(n, v)| {
+            (
+                n.trim(),
+                v.trim()
+                    .trim_start_matches(['=', ' '])
+                    .trim_start_matches("to ")
+                    .trim()
+                    .trim_matches(['\'', ';', ' ']),
+            )
+        })
+        .unwrap_or((set, ""));
+    let off = matches!(value, "off" | "false" | "0" | "no" | "minimal");
+    let durability = [
+        "fsync",
+        "full_page_writes",
+        "archive_mode",
+        "wal_level",
+        "synchronous_commit",
+        "default_transaction_read_only",
+        "row_security",
+        "log_statement",
+    ];
+    if (off && durability.contains(&name)) || set_safeguard(&format!("SET {set}")) {
+        ctx.op(
+            Risk::Destructive,
+            piece,
+            format!("sets {name} = {value}: durability, archiving or a safeguard is switched off"),
+        );
+    } else {
+        ctx.op(Risk::Write, piece, format!("changes the setting {name}"));
+    }
+}
+
+fn set_safeguard(set: &str) -> bool {
+    power::set_disables_safeguard(set).is_some()
 }
 
 /// SQLite's PRAGMA: reading one is a read; setting one changes the database's behaviour, and
@@ -324,7 +399,8 @@ mod tests {
     }
 
     #[test]
-    fn do_blocks_are_unknown() {
-        assert_eq!(risk("DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$"), Risk::Unknown);
+    fn do_blocks_with_dynamic_sql() {
+        assert_eq!(risk("DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$"), Risk::Destructive);
+        assert_eq!(risk("DO $$ BEGIN EXECUTE q; END $$"), Risk::Unknown);
     }
 }

@@ -71,6 +71,26 @@ pub(super) fn classify_do(piece: &str, ctx: &mut Ctx<'_>) -> bool {
     true
 }
 
+/// Dynamic SQL (`EXECUTE 'TRUNCATE ' || t`, `EXECUTE format('DROP TABLE %I', …)`) whose literal
+/// text already says it drops, truncates or deletes everything: destructive whatever the names.
+pub(super) fn dynamic_destructive(piece: &str) -> Option<String> {
+    let body = dollar_body(piece)?;
+    let upper = body.to_ascii_uppercase();
+    let mut from = 0;
+    while let Some(at) = upper[from..].find("EXECUTE").map(|p| from + p) {
+        let end = upper[at..].find(';').map_or(upper.len(), |e| at + e);
+        for literal in body[at..end].split('\'').skip(1).step_by(2) {
+            let l = literal.trim_start().to_ascii_uppercase();
+            let all_rows = l.starts_with("DELETE FROM") && !l.contains("WHERE");
+            if l.starts_with("DROP ") || l.starts_with("TRUNCATE") || all_rows {
+                return Some(format!("the block runs dynamic SQL that begins `{}`", literal.trim()));
+            }
+        }
+        from = end;
+    }
+    None
+}
+
 /// The text between the first pair of `$tag$` quotes.
 fn dollar_body(piece: &str) -> Option<&str> {
     let start = piece.find('$')?;

@@ -107,6 +107,20 @@ fn functions(st: &Statement, text: &str, ctx: &mut Ctx<'_>) {
             .get(&name)
             .filter(|_| builtin)
             .or_else(|| packs.sql_functions.get(&qualified).filter(|_| schema.is_some()));
+        // pg_cron: the scheduled SQL is judged now; it will run again and again.
+        if qualified == "cron.schedule" || qualified == "cron.schedule_in_database" {
+            if let Some(sql) = last_quoted(text) {
+                let before = ctx.found.risk();
+                if ctx.enter("scheduled SQL") {
+                    super::classify_into(&sql, ctx);
+                    ctx.leave();
+                }
+                if ctx.found.risk() == Some(Risk::Destructive) && before != Some(Risk::Destructive) {
+                    ctx.op(Risk::Destructive, text, "schedules destructive SQL to run repeatedly");
+                    continue;
+                }
+            }
+        }
         match known {
             Some(k) => ctx.op(k.risk, text, format!("{name}(): {}", k.reason)),
             None => ctx.op(
@@ -119,6 +133,17 @@ fn functions(st: &Statement, text: &str, ctx: &mut Ctx<'_>) {
             ),
         }
     }
+}
+
+/// The last `$$…$$` or `'…'` literal of a statement's text (a scheduled job's command).
+fn last_quoted(text: &str) -> Option<String> {
+    if let Some(end) = text.rfind("$$") {
+        let start = text[..end].rfind("$$")?;
+        return Some(text[start + 2..end].to_owned());
+    }
+    let end = text.rfind('\'')?;
+    let start = text[..end].rfind('\'')?;
+    Some(text[start + 1..end].to_owned())
 }
 
 fn table(ctx: &mut Ctx<'_>, name: String) {
@@ -381,11 +406,15 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
                 table(ctx, object(table_name));
             }
             match (to, target) {
-                (_, CopyTarget::Program { .. }) => ctx.op(
-                    Risk::Unknown,
-                    text,
-                    "COPY … PROGRAM runs a shell command on the database server",
-                ),
+                (_, CopyTarget::Program { command }) => {
+                    // The program runs as the database server's OS user: judged as a shell
+                    // command, and never less than unknown.
+                    let before = ctx.found.risk();
+                    crate::shell::classify_nested(command, "COPY … PROGRAM", ctx);
+                    if ctx.found.risk() != Some(Risk::Destructive) || before == Some(Risk::Destructive) {
+                        ctx.op(Risk::Unknown, text, "COPY … PROGRAM runs a shell command on the database server");
+                    }
+                }
                 (true, CopyTarget::Stdout) => ctx.op(Risk::Read, text, "COPY … TO STDOUT exports rows"),
                 (false, CopyTarget::Stdin) => ctx.op(Risk::Write, text, "COPY … FROM STDIN loads rows into a table"),
                 (true, _) => ctx.op(
@@ -411,6 +440,11 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             "CALL runs a stored procedure, which can do anything",
         ),
         Statement::Explain { .. } => ctx.op(Risk::Read, text, "EXPLAIN ANALYZE runs the statement it explains"),
+        Statement::Kill { .. } => ctx.op(
+            Risk::Destructive,
+            text,
+            "KILL ends another session or its query: its work is lost",
+        ),
         Statement::Prepare { .. } => ctx.op(Risk::Read, text, "PREPARE stores a statement for later"),
         Statement::Merge(m) => {
             let mut names = Vec::new();
