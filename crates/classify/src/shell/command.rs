@@ -71,7 +71,7 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
         );
         return Stream::Opaque;
     }
-    if ctx.functions.iter().any(|f| *f == program.text) {
+    if ctx.functions.contains(&program.text) {
         ctx.op(
             Risk::Read,
             &summary,
@@ -148,12 +148,9 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     if http::run_client(name, args, &summary, ctx) {
         return http::client_stdout(name, args);
     }
-    match name {
-        "find" => {
-            find(args, &summary, ctx);
-            return Stream::Opaque;
-        }
-        _ => {}
+    if name == "find" {
+        find(args, &summary, ctx);
+        return Stream::Opaque;
     }
     if let Some(why) = super::help::only_prints(args) {
         ctx.op(Risk::Read, &summary, format!("{name}: {why}"));

@@ -365,10 +365,12 @@ fn pragma(piece: &str, ctx: &mut Ctx<'_>) {
     };
     let value = value.trim().trim_end_matches(';').trim();
     let off = matches!(value, "off" | "0" | "false" | "no");
-    if (name.contains("foreign_keys") && off)
-        || (name.contains("writable_schema") && !off)
-        || (name.contains("secure_delete") && off)
-    {
+    let weakens = if off {
+        name.contains("foreign_keys") || name.contains("secure_delete")
+    } else {
+        name.contains("writable_schema")
+    };
+    if weakens {
         ctx.op(
             Risk::Destructive,
             piece,
