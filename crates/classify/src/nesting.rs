@@ -102,6 +102,17 @@ pub(crate) fn sql_depth(sql: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The estimate is never below the real bracket depth of balanced text.
+        #[test]
+        fn robustness_estimate_bounds_bracket_depth(n in 0usize..200, core in "[a-z ]{0,10}") {
+            let text = format!("{}{core}{}", "( ".repeat(n), " )".repeat(n));
+            prop_assert!(shell_depth(&text) >= n);
+            prop_assert!(sql_depth(&text) >= n);
+        }
+    }
 
     #[test]
     fn robustness_estimates_count_every_opening_shape() {

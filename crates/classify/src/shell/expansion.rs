@@ -198,6 +198,39 @@ pub(crate) fn translate(text: &str, from: &str, to: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any word expands to a bounded list, and text without braces is left alone.
+        #[test]
+        fn expansion_braces_are_total_and_bounded(w in "[a-z{},.-]{0,40}") {
+            let out = braces(&w);
+            prop_assert!(!out.is_empty() && out.len() <= 64 * 4);
+            if !w.contains('{') {
+                prop_assert_eq!(out, vec![w.clone()]);
+            }
+        }
+
+        /// Glob matching never panics, and a pattern without wildcards matches only itself.
+        #[test]
+        fn expansion_glob_matching_is_total(p in "[a-z*?\\[\\]!-]{0,12}", t in "[a-z]{0,12}") {
+            let _ = glob_matches(&p, &t);
+            if !p.contains(['*', '?', '[']) {
+                prop_assert_eq!(glob_matches(&p, &t), p == t);
+            }
+        }
+
+        #[test]
+        fn expansion_inner_substitutions_are_total(s in "[$()`a-z {}:-]{0,60}") {
+            let _ = inner_substitutions(&s);
+        }
+
+        #[test]
+        fn expansion_tr_keeps_length(t in "[a-z ]{0,40}") {
+            let out = translate(&t, "a-z", "n-za-m").unwrap();
+            prop_assert_eq!(out.chars().count(), t.chars().count());
+        }
+    }
 
     #[test]
     fn expansion_contexts_hold_commands() {

@@ -488,6 +488,17 @@ fn just_recipe(recipes: &[Recipe], name: &str, summary: &str, ctx: &mut Ctx<'_>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text reads as some Makefile and justfile; expansion of self-referring variables ends.
+        #[test]
+        fn task_runner_parsers_are_total(text in "[a-zA-Z$():=?+\t\n @.-]{0,200}") {
+            let m = Makefile::parse(&text, HashMap::new());
+            let _ = m.expand(&text);
+            let _ = just_recipes(&text);
+        }
+    }
 
     #[test]
     fn task_runner_makefile_variables_and_prerequisites() {

@@ -126,6 +126,15 @@ fn substitute(text: &str, script: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any sed script over any text: a result or None, never a panic.
+        #[test]
+        fn config_env_sed_substitute_is_total(text in "[a-z \n-]{0,60}", script in "s?[/|#]?[a-z$^ .-]{0,8}[/|#]?[a-z -]{0,8}[/|#]?g?") {
+            let _ = substitute(&text, &script);
+        }
+    }
 
     #[test]
     fn config_env_sed_substitutions_of_literal_text() {

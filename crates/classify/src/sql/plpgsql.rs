@@ -124,6 +124,17 @@ fn split(body: &str) -> Vec<&str> {
 mod tests {
     use super::*;
     use crate::NoWorld;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any DO block text: judged or refused, never a panic.
+        #[test]
+        fn sql_later_do_reader_is_total(body in "[A-Za-z ;:=()'$_%|]{0,120}") {
+            let text = format!("DO $$ {body} $$");
+            let _ = risk(&text);
+            let _ = dynamic_destructive(&text);
+        }
+    }
 
     fn risk(sql: &str) -> Option<Risk> {
         let mut ctx = Ctx::new(&NoWorld, None, None, &[]);
