@@ -22,6 +22,8 @@ pub(crate) struct Ctx<'a> {
     pub env: Vec<(String, crate::arg::Arg)>,
     /// Names a SQL statement defines with WITH, while it is judged.
     pub sql_ctes: Vec<String>,
+    /// The SQL dialect being judged (for per-dialect built-in functions).
+    pub sql_dialect: &'static str,
     /// Shell variables that hold a path `mktemp` made (`tmp=$(mktemp -d)`).
     pub temp_vars: Vec<String>,
     /// Files written earlier in the same command line (resolved path → their new content, when
@@ -51,6 +53,7 @@ impl<'a> Ctx<'a> {
             vars: std::collections::HashMap::new(),
             env: Vec::new(),
             sql_ctes: Vec::new(),
+            sql_dialect: "postgres",
             temp_vars: Vec::new(),
             written: std::collections::HashMap::new(),
             program_aliases: std::collections::HashMap::new(),

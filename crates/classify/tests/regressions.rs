@@ -152,7 +152,9 @@ fn incident_replay_clustered_curl_with_graphql_body_in_a_file() {
     let body = r#"{"query":"mutation { volumeDelete(volumeId: \"vol_prod\") }"}"#;
     let world = common::CaseWorld {
         exists: Vec::new(),
-        files: [("/work/proj/m.json".to_owned(), body.to_owned())].into_iter().collect(),
+        files: [("/work/proj/m.json".to_owned(), body.to_owned())]
+            .into_iter()
+            .collect(),
         git_clean: Vec::new(),
     };
     for cmd in [

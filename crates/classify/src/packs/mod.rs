@@ -66,6 +66,8 @@ pub(crate) struct Api {
 pub(crate) struct Keyword {
     pub risk: Risk,
     pub reason: String,
+    /// The SQL dialects that have this function built in (all when empty).
+    pub dialects: Vec<String>,
 }
 
 /// A kind of path the toolchain recreates (see `packs/regenerable.toml`).
@@ -174,6 +176,7 @@ fn keywords(
         let kw = Keyword {
             risk: risk(pack, &k.risk)?,
             reason: k.reason,
+            dialects: k.dialects,
         };
         for n in k.names {
             let n = if fold_case { n.to_ascii_lowercase() } else { n };

@@ -176,6 +176,9 @@ pub(super) struct KeywordSpec {
     pub names: Vec<String>,
     pub risk: String,
     pub reason: String,
+    /// SQL functions only: the dialects that have it built in (all when empty).
+    #[serde(default)]
+    pub dialects: Vec<String>,
 }
 
 /// Words that make an API operation name destructive (`volumeDelete`, `delete_users`, `/purge`).

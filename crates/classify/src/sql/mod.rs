@@ -30,6 +30,17 @@ pub(crate) enum SqlDialect {
 }
 
 impl SqlDialect {
+    /// The name rule packs use for the dialect.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            SqlDialect::Postgres => "postgres",
+            SqlDialect::MySql => "mysql",
+            SqlDialect::Sqlite => "sqlite",
+            SqlDialect::ClickHouse => "clickhouse",
+            SqlDialect::Generic => "generic",
+        }
+    }
+
     fn dialect(self) -> Box<dyn Dialect> {
         match self {
             SqlDialect::Postgres => Box::new(PostgreSqlDialect {}),
@@ -53,19 +64,26 @@ pub(crate) fn classify_dialect(sql: &str, dialect: SqlDialect, ctx: &mut Ctx<'_>
     }
     // MySQL's `\G` ends a statement like `;` (it only changes how the client prints rows).
     let sql = sql.replace("\\G", ";");
-    let (d, parsed) = parse_any(&sql, dialect);
+    let (d, parsed, used) = parse_any(&sql, dialect);
+    let saved = std::mem::replace(&mut ctx.sql_dialect, used.name());
+    classify_parsed(&sql, d.as_ref(), parsed, dialect, ctx);
+    ctx.sql_dialect = saved;
+}
+
+fn classify_parsed(sql: &str, d: &dyn Dialect, parsed: Parsed, dialect: SqlDialect, ctx: &mut Ctx<'_>) {
+    let sql = sql.to_owned();
     match parsed {
         Ok(statements) => transaction::statements(&statements, dialect, ctx),
         // One bad statement must not hide the others: judge each piece on its own.
-        Err(_) => match split_statements(&sql, d.as_ref()) {
+        Err(_) => match split_statements(&sql, d) {
             Some(pieces) => {
                 for piece in pieces {
                     if !ctx.tick() {
                         return;
                     }
-                    match parse_sql(d.as_ref(), &piece) {
+                    match parse_sql(d, &piece) {
                         Ok(statements) => statements.iter().for_each(|st| statement::classify(st, ctx)),
-                        Err(e) => unparsed(&piece, &e.to_string(), d.as_ref(), ctx),
+                        Err(e) => unparsed(&piece, &e.to_string(), d, ctx),
                     }
                 }
             }
@@ -81,25 +99,21 @@ pub(crate) fn classify_dialect(sql: &str, dialect: SqlDialect, ctx: &mut Ctx<'_>
 /// Parses with the client's dialect; text sent as plain SQL (an `http` body, a tool argument, the
 /// gateway) that PostgreSQL's grammar rejects is tried as SQLite and MySQL too, so that valid SQL of
 /// another database (`PRAGMA table_info(t)`, backquoted names) is judged rather than refused.
-fn parse_any(
-    sql: &str,
-    dialect: SqlDialect,
-) -> (
-    Box<dyn Dialect>,
-    Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError>,
-) {
+type Parsed = Result<Vec<sqlparser::ast::Statement>, sqlparser::parser::ParserError>;
+
+fn parse_any(sql: &str, dialect: SqlDialect) -> (Box<dyn Dialect>, Parsed, SqlDialect) {
     let d = dialect.dialect();
     let first = parse_sql(d.as_ref(), sql);
     if first.is_ok() || dialect != SqlDialect::Postgres {
-        return (d, first);
+        return (d, first, dialect);
     }
     for other in [SqlDialect::Sqlite, SqlDialect::MySql] {
         let od = other.dialect();
         if let Ok(st) = parse_sql(od.as_ref(), sql) {
-            return (od, Ok(st));
+            return (od, Ok(st), other);
         }
     }
-    (d, first)
+    (d, first, dialect)
 }
 
 /// Parses SQL with a bounded recursion depth: text that nests deeper than the parser can follow on
@@ -398,6 +412,22 @@ mod tests {
         assert_eq!(risk("DROP OWNED BY app_user"), Risk::Destructive);
         assert_eq!(risk("SELEC 1"), Risk::Unknown);
         assert_eq!(risk("SELECT 'unterminated"), Risk::Unknown);
+    }
+
+    #[test]
+    fn sql_dialect_builtins_are_per_dialect() {
+        let in_dialect = |sql: &str, d: SqlDialect| {
+            let mut ctx = Ctx::new(&NoWorld, None, None, &[]);
+            classify_dialect(sql, d, &mut ctx);
+            ctx.found.finish().risk
+        };
+        assert_eq!(in_dialect("SELECT last_insert_id()", SqlDialect::MySql), Risk::Read);
+        assert_eq!(
+            in_dialect("SELECT last_insert_id()", SqlDialect::Postgres),
+            Risk::Unknown
+        );
+        assert_eq!(in_dialect("SELECT datetime('now')", SqlDialect::Sqlite), Risk::Read);
+        assert_eq!(in_dialect("SELECT now()", SqlDialect::Postgres), Risk::Read);
     }
 
     #[test]

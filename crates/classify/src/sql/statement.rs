@@ -102,10 +102,13 @@ fn functions(st: &Statement, text: &str, ctx: &mut Ctx<'_>) {
         let builtin = schema.as_deref().is_none_or(|s| s == "pg_catalog");
         // Extension functions are listed by their qualified name (`cron.unschedule`).
         let qualified = object(&f);
+        let dialect = ctx.sql_dialect;
+        let in_dialect = |k: &&crate::packs::Keyword| k.dialects.is_empty() || k.dialects.iter().any(|d| d == dialect);
         let known = packs
             .sql_functions
             .get(&name)
             .filter(|_| builtin)
+            .filter(in_dialect)
             .or_else(|| packs.sql_functions.get(&qualified).filter(|_| schema.is_some()));
         // pg_cron: the scheduled SQL is judged now; it will run again and again.
         if qualified == "cron.schedule" || qualified == "cron.schedule_in_database" {
