@@ -65,10 +65,17 @@ fn keyword(word: &str, stack: &mut Vec<Open>, prefix: &mut usize) {
     }
 }
 
-/// Upper estimate of the SQL parser's recursion depth: brackets, and prefix operators and
-/// keywords that each open an expression level (`NOT NOT …`, `- - …`, `CASE`, `EXISTS`).
+/// Binary operators one statement may hold per level of the estimate: sqlparser reads a chain
+/// (`a OR b OR c …`) without recursion but builds a tree as deep as the chain is long, and
+/// printing, visiting and dropping that tree recurse.
+const OPERATORS_PER_LEVEL: usize = 16;
+
+/// Upper estimate of the SQL parser's recursion depth: brackets, prefix operators and keywords
+/// that each open an expression level (`NOT NOT …`, `- - …`, `CASE`, `EXISTS`), and the length of
+/// operator chains, which become trees as deep.
 pub(crate) fn sql_depth(sql: &str) -> usize {
     let (mut depth, mut run, mut max) = (0usize, 0usize, 0usize);
+    let mut operators = 0usize;
     let mut word = String::new();
     for c in sql.chars() {
         if c.is_alphanumeric() || c == '_' {
@@ -80,6 +87,10 @@ pub(crate) fn sql_depth(sql: &str) -> usize {
             match w.as_str() {
                 "NOT" | "CASE" | "EXISTS" | "SELECT" | "ARRAY" | "WHEN" => run += 1,
                 "END" => depth = depth.saturating_sub(1),
+                "AND" | "OR" | "LIKE" | "ILIKE" | "IS" | "XOR" => {
+                    operators += 1;
+                    run = 0;
+                }
                 _ => run = 0,
             }
             if w == "CASE" {
@@ -87,6 +98,12 @@ pub(crate) fn sql_depth(sql: &str) -> usize {
             }
             word.clear();
         }
+        match c {
+            '+' | '*' | '/' | '%' | '|' | '=' | '<' | '>' | '^' | '&' => operators += 1,
+            ';' => operators = 0,
+            _ => {}
+        }
+        max = max.max(operators / OPERATORS_PER_LEVEL);
         match c {
             '(' | '[' => depth += 1,
             ')' | ']' => depth = depth.saturating_sub(1),
@@ -129,5 +146,7 @@ mod tests {
         assert!(sql_depth(&"NOT ".repeat(100)) >= 100);
         assert!(sql_depth(&"(".repeat(100)) >= 100);
         assert!(sql_depth(&"SELECT (1); ".repeat(100)) <= 3);
+        assert!(sql_depth(&format!("SELECT 1 WHERE {}true", "a = 1 OR ".repeat(2000))) > 24);
+        assert!(sql_depth("SELECT a FROM t WHERE a = 1 AND b = 2 OR c > 3") <= 3);
     }
 }

@@ -56,6 +56,8 @@ fn shell_shapes(budget: usize) -> Vec<String> {
         nest("a=(", "1", ")", budget),
         nest("ls | ", "ls", "", budget),
         nest("ls && ", "ls", "", budget),
+        format!("python3 -c \"{}\"", "1 + ".repeat(budget / 4) + "1"),
+        format!("node -e \"{}\"", "a.b".repeat(budget / 3)),
     ]
 }
 
@@ -75,6 +77,11 @@ fn sql_shapes(budget: usize) -> Vec<String> {
         ),
         nest("SELECT -", "1", "", budget),
         nest("SELECT f(", "1", ")", budget),
+        // Long operator chains parse without recursion but build a deep tree.
+        format!("DELETE FROM t WHERE {}id = 0", "id = 1 OR ".repeat(budget / 10)),
+        format!("SELECT {}1", "1 + ".repeat(budget / 4)),
+        format!("SELECT 1 WHERE {}true", "true AND ".repeat(budget / 9)),
+        format!("SELECT {}", "'a' || ".repeat(budget / 7) + "'a'"),
     ]
 }
 
@@ -118,6 +125,18 @@ fn robustness_http_nesting_on_a_default_stack() {
         for input in http_shapes(budget) {
             on_small_stack(ActionKind::Http, input);
         }
+    }
+}
+
+/// Operator chains just under the refusal bound are parsed and judged on a default stack.
+#[test]
+fn robustness_operator_chains_at_the_bound_still_judge() {
+    for n in [180, 190, 380] {
+        let sql = format!("DELETE FROM t WHERE {}1 = 1", "x = 1 OR ".repeat(n));
+        let r = on_small_stack(ActionKind::Sql, sql);
+        assert!(r.needs_approval_by_default());
+        let sql = format!("SELECT {}1", "1 + ".repeat(n));
+        on_small_stack(ActionKind::Sql, sql);
     }
 }
 
