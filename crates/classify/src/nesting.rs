@@ -76,39 +76,41 @@ const OPERATORS_PER_LEVEL: usize = 16;
 pub(crate) fn sql_depth(sql: &str) -> usize {
     let (mut depth, mut run, mut max) = (0usize, 0usize, 0usize);
     let mut operators = 0usize;
-    let mut word = String::new();
-    for c in sql.chars() {
-        if c.is_alphanumeric() || c == '_' {
-            word.push(c);
+    let bytes = sql.as_bytes();
+    let mut start: Option<usize> = None;
+    for (i, &c) in bytes.iter().chain(std::iter::once(&b' ')).enumerate() {
+        if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            start.get_or_insert(i);
             continue;
         }
-        if !word.is_empty() {
-            let w = word.to_ascii_uppercase();
-            match w.as_str() {
-                "NOT" | "CASE" | "EXISTS" | "SELECT" | "ARRAY" | "WHEN" => run += 1,
-                "END" => depth = depth.saturating_sub(1),
-                "AND" | "OR" | "LIKE" | "ILIKE" | "IS" | "XOR" => {
-                    operators += 1;
-                    run = 0;
-                }
-                _ => run = 0,
-            }
-            if w == "CASE" {
+        if let Some(s) = start.take() {
+            let w = &sql[s..i];
+            let is = |k: &str| w.eq_ignore_ascii_case(k);
+            if is("NOT") || is("EXISTS") || is("SELECT") || is("ARRAY") || is("WHEN") {
+                run += 1;
+            } else if is("CASE") {
+                run += 1;
                 depth += 1;
+            } else if is("END") {
+                depth = depth.saturating_sub(1);
+            } else if is("AND") || is("OR") || is("LIKE") || is("ILIKE") || is("IS") || is("XOR") {
+                operators += 1;
+                run = 0;
+            } else {
+                run = 0;
             }
-            word.clear();
         }
         match c {
-            '+' | '*' | '/' | '%' | '|' | '=' | '<' | '>' | '^' | '&' => operators += 1,
-            ';' => operators = 0,
+            b'+' | b'*' | b'/' | b'%' | b'|' | b'=' | b'<' | b'>' | b'^' | b'&' => operators += 1,
+            b';' => operators = 0,
             _ => {}
         }
         max = max.max(operators / OPERATORS_PER_LEVEL);
         match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth = depth.saturating_sub(1),
-            '-' | '+' | '~' => run += 1,
-            c if c.is_whitespace() => {}
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth = depth.saturating_sub(1),
+            b'-' | b'+' | b'~' => run += 1,
+            c if c.is_ascii_whitespace() => {}
             _ => run = 0,
         }
         max = max.max(depth + run);

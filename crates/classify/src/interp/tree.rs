@@ -80,13 +80,24 @@ pub(crate) fn calls(code: &str, grammar: Grammar) -> Option<(Vec<Call>, bool)> {
 }
 
 fn parse(code: &str, grammar: Grammar) -> Option<Tree> {
-    let mut parser = Parser::new();
-    let language = match grammar {
-        Grammar::Python => tree_sitter_python::LANGUAGE.into(),
-        Grammar::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
-    };
-    parser.set_language(&language).ok()?;
-    parser.parse(code, None)
+    // One parser per grammar and thread: making one allocates its tables.
+    thread_local! {
+        static PARSERS: std::cell::RefCell<[Option<Parser>; 2]> = const { std::cell::RefCell::new([None, None]) };
+    }
+    PARSERS.with(|cell| {
+        let mut parsers = cell.try_borrow_mut().ok()?;
+        let slot = &mut parsers[grammar as usize];
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            let language = match grammar {
+                Grammar::Python => tree_sitter_python::LANGUAGE.into(),
+                Grammar::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            };
+            parser.set_language(&language).ok()?;
+            *slot = Some(parser);
+        }
+        slot.as_mut()?.parse(code, None)
+    })
 }
 
 struct Walk<'s> {
