@@ -41,26 +41,27 @@ fn matches<T: PartialEq + Copy + Wild>(p: &[T], t: &[T]) -> bool {
     pi == p.len()
 }
 
+/// The two wildcards, for bytes and for chars.
 trait Wild {
-    fn is_star(self) -> bool;
-    fn is_any(self) -> bool;
+    fn is_star(&self) -> bool;
+    fn is_any(&self) -> bool;
 }
 
 impl Wild for u8 {
-    fn is_star(self) -> bool {
-        self == b'*'
+    fn is_star(&self) -> bool {
+        *self == b'*'
     }
-    fn is_any(self) -> bool {
-        self == b'?'
+    fn is_any(&self) -> bool {
+        *self == b'?'
     }
 }
 
 impl Wild for char {
-    fn is_star(self) -> bool {
-        self == '*'
+    fn is_star(&self) -> bool {
+        *self == '*'
     }
-    fn is_any(self) -> bool {
-        self == '?'
+    fn is_any(&self) -> bool {
+        *self == '?'
     }
 }
 
