@@ -18,6 +18,21 @@ pub(crate) struct Ctx<'a> {
     pub found: Findings,
     /// Shell variables assigned literal values earlier in the same command line.
     pub vars: std::collections::HashMap<String, String>,
+    /// The environment assignments of the command being judged (`CURL_HOME=… curl`, `env X=1 …`).
+    pub env: Vec<(String, crate::arg::Arg)>,
+    /// Names a SQL statement defines with WITH, while it is judged.
+    pub sql_ctes: Vec<String>,
+    /// The SQL dialect being judged (for per-dialect built-in functions).
+    pub sql_dialect: &'static str,
+    /// Shell variables that hold a path `mktemp` made (`tmp=$(mktemp -d)`).
+    pub temp_vars: Vec<String>,
+    /// Files written earlier in the same command line (resolved path → their new content, when
+    /// known): a script written and then run is judged by what it will contain.
+    pub written: std::collections::HashMap<String, Option<String>>,
+    /// Copies of and links to known programs made earlier in the line (`cp /bin/rm ./x`).
+    pub program_aliases: std::collections::HashMap<String, String>,
+    /// Shell functions defined in the line (their bodies are judged where they are defined).
+    pub functions: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -36,6 +51,13 @@ impl<'a> Ctx<'a> {
             work: 0,
             found: Findings::default(),
             vars: std::collections::HashMap::new(),
+            env: Vec::new(),
+            sql_ctes: Vec::new(),
+            sql_dialect: "postgres",
+            temp_vars: Vec::new(),
+            written: std::collections::HashMap::new(),
+            program_aliases: std::collections::HashMap::new(),
+            functions: Vec::new(),
         }
     }
 
@@ -174,6 +196,18 @@ impl<'a> Ctx<'a> {
             return;
         }
         let resolved = self.path_target(raw, Risk::Write, summary);
+        let temp_var = self
+            .temp_vars
+            .iter()
+            .any(|v| raw.contains(&format!("${v}")) || raw.contains(&format!("${{{v}}}")));
+        if dynamic && (fresh_name(raw) || temp_var) {
+            self.op(
+                Risk::Write,
+                summary,
+                format!("creates {raw}, a new file whose name is made unique when it runs (a date, a temp name)"),
+            );
+            return;
+        }
         let state = if dynamic {
             PathState::Unknown
         } else {
@@ -193,6 +227,23 @@ impl<'a> Ctx<'a> {
             PathState::Missing | PathState::Dir => self.op(Risk::Write, summary, format!("creates {resolved}")),
         }
     }
+}
+
+/// A name completed at run time by something that makes it new: a date, a temp name, the PID.
+fn fresh_name(raw: &str) -> bool {
+    [
+        "$(date",
+        "`date",
+        "$(mktemp",
+        "$$",
+        "$RANDOM",
+        "${RANDOM}",
+        "$(uuidgen",
+        "$EPOCHSECONDS",
+        "${EPOCHSECONDS}",
+    ]
+    .iter()
+    .any(|m| raw.contains(m))
 }
 
 /// Device files that swallow or echo output: writing to them changes nothing.

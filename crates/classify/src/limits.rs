@@ -6,5 +6,8 @@ pub const MAX_INPUT_BYTES: usize = 256 * 1024;
 pub(crate) const MAX_NESTING: usize = 12;
 /// Commands, statements and nested parses visited for one action before giving up.
 pub(crate) const MAX_WORK: usize = 20_000;
-/// Bracket nesting in shell text above which the parser is not even tried (it recurses).
+/// Nesting in shell text (brackets, compound commands, prefix words) above which the parser is not
+/// even tried: it recurses, and the answer must come on a 2 MiB thread stack.
 pub(crate) const MAX_SHELL_BRACKETS: usize = 64;
+/// Nesting in SQL text above which the parser is not tried, and the parser's own recursion limit.
+pub(crate) const MAX_SQL_DEPTH: usize = 24;
