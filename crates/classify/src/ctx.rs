@@ -4,7 +4,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::assessment::Findings;
-use crate::limits::{MAX_NESTING, MAX_WORK};
+use crate::limits::{MAX_NESTING, MAX_PARSED_BYTES, MAX_WORK};
 use crate::selfprotect::protected_reason;
 use crate::{PathState, Risk, Target, TargetKind, World};
 
@@ -15,6 +15,8 @@ pub(crate) struct Ctx<'a> {
     pub protected: &'a [PathBuf],
     depth: usize,
     work: usize,
+    /// Bytes of text handed to a parser so far (nested levels re-read what they nest).
+    parsed: usize,
     pub found: Findings,
     /// Shell variables assigned literal values earlier in the same command line.
     pub vars: std::collections::HashMap<String, String>,
@@ -49,6 +51,7 @@ impl<'a> Ctx<'a> {
             protected,
             depth: 0,
             work: 0,
+            parsed: 0,
             found: Findings::default(),
             vars: std::collections::HashMap::new(),
             env: Vec::new(),
@@ -103,6 +106,22 @@ impl<'a> Ctx<'a> {
 
     pub(crate) fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// Charges `bytes` of text about to be parsed; false, after recording an unknown finding, once
+    /// the action has had more text parsed than a budget allows. Each level of `eval eval …`
+    /// re-reads the rest of the line, so without this a long chain costs its depth times its size.
+    pub(crate) fn charge_parse(&mut self, bytes: usize) -> bool {
+        self.parsed = self.parsed.saturating_add(bytes);
+        if self.parsed > MAX_PARSED_BYTES {
+            self.op(
+                Risk::Unknown,
+                "(input too large)",
+                "the action nests too much text to judge; Airlock refuses what it cannot see through",
+            );
+            return false;
+        }
+        true
     }
 
     /// Counts one unit of work (a command, a statement); false once the budget is spent.
@@ -288,6 +307,16 @@ mod tests {
             entered += 1;
         }
         assert_eq!(entered, MAX_NESTING);
+        assert_eq!(c.found.risk(), Some(Risk::Unknown));
+    }
+
+    #[test]
+    fn parsed_text_is_bounded_over_all_levels() {
+        let mut c = ctx();
+        assert!(c.charge_parse(MAX_PARSED_BYTES / 2));
+        assert!(c.charge_parse(MAX_PARSED_BYTES / 2));
+        assert_eq!(c.found.risk(), None);
+        assert!(!c.charge_parse(1));
         assert_eq!(c.found.risk(), Some(Risk::Unknown));
     }
 }

@@ -2,6 +2,9 @@
 
 /// Inputs longer than this are not parsed: the answer is `unknown`.
 pub const MAX_INPUT_BYTES: usize = 256 * 1024;
+/// Text parsed for one action, over all its levels of nesting, before giving up: a few times the
+/// largest input, so an input of any allowed size is read at every level that nesting needs.
+pub(crate) const MAX_PARSED_BYTES: usize = 4 * MAX_INPUT_BYTES;
 /// Levels of nested interpretation (`bash -c "eval '…'"`) followed before giving up.
 pub(crate) const MAX_NESTING: usize = 12;
 /// Commands, statements and nested parses visited for one action before giving up.

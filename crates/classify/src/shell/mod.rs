@@ -54,6 +54,9 @@ pub(crate) fn classify_capture(src: &str, ctx: &mut Ctx<'_>) -> Option<String> {
 }
 
 fn capture(src: &str, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
+    if !ctx.charge_parse(src.len()) {
+        return Stream::Opaque;
+    }
     match parse(src) {
         Ok(program) => walk::program(&program, stdin, ctx),
         Err(why) => {
