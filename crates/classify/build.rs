@@ -42,4 +42,24 @@ fn main() {
     }
     out.push_str("];\n");
     fs::write(out_dir.join("packs_generated.rs"), out).expect("OUT_DIR is writable");
+    fig_options(&manifest, &out_dir);
+}
+
+/// Splits `fig/options.json` (the option grammar converted from the Fig specs) into one JSON string
+/// per tool, sorted by name: a lookup parses only the tool it needs, so start-up pays nothing.
+fn fig_options(manifest: &std::path::Path, out_dir: &std::path::Path) {
+    let path = manifest.join("fig/options.json");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = fs::read_to_string(&path).expect("fig/options.json is readable");
+    let all: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).expect("fig/options.json is a JSON object");
+    let mut names: Vec<&String> = all.keys().collect();
+    names.sort();
+    let mut out = String::from("pub(crate) const FIG_TOOLS: &[(&str, &str)] = &[\n");
+    for name in names {
+        let json = serde_json::to_string(&all[name]).expect("JSON values serialise");
+        writeln!(out, "    ({name:?}, {json:?}),").expect("write to String");
+    }
+    out.push_str("];\n");
+    fs::write(out_dir.join("fig_generated.rs"), out).expect("OUT_DIR is writable");
 }

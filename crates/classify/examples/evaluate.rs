@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use airlock_classify::{classify, Action, ActionKind, PathState, Risk, World};
+use airlock_classify::{classify, Action, ActionKind, GitState, PathState, Risk, World};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -41,6 +41,26 @@ struct CaseWorld<'a> {
 }
 
 impl World for CaseWorld<'_> {
+    fn git_state(&self, path: &Path) -> GitState {
+        let c = self.case;
+        let all: Vec<PathBuf> = c
+            .exists
+            .iter()
+            .chain(c.files.keys())
+            .chain(&c.git_clean)
+            .map(PathBuf::from)
+            .filter(|f| f.starts_with(path))
+            .collect();
+        if c.git_clean.is_empty() || all.is_empty() {
+            return GitState::Unknown;
+        }
+        if all.iter().all(|f| c.git_clean.iter().any(|g| Path::new(g) == f)) {
+            GitState::Clean
+        } else {
+            GitState::Dirty
+        }
+    }
+
     fn path_state(&self, path: &Path) -> PathState {
         let listed = self
             .case

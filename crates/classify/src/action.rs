@@ -99,6 +99,30 @@ pub trait World {
     fn read_script(&self, _path: &Path) -> Option<String> {
         None
     }
+
+    /// Whether git can give back what is at `path` exactly as it is now: a file tracked and
+    /// unmodified, or a directory holding only such files. Deleting it then loses nothing that
+    /// `git checkout` cannot restore.
+    fn git_state(&self, _path: &Path) -> GitState {
+        GitState::Unknown
+    }
+
+    /// The program on the machine's PATH that the executable at `path` really is, by name, when it
+    /// is a link to or a copy of one (`./cleanup` copied from `/bin/rm` is `rm`).
+    fn program_identity(&self, _path: &Path) -> Option<String> {
+        None
+    }
+}
+
+/// What git knows about a path (see [`World::git_state`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GitState {
+    /// Tracked and unmodified: git can restore it.
+    Clean,
+    /// Untracked, ignored, modified, or holding any such file.
+    Dirty,
+    /// Not in a repository, or the caller could not tell.
+    Unknown,
 }
 
 /// A world the classifier cannot see into.

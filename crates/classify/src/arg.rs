@@ -10,6 +10,8 @@ pub(crate) struct Arg {
     /// The word holds an unquoted variable the walk knows the value of: the shell splits it into
     /// several words (`CMD="git clean -fdx"; $CMD`).
     pub split: bool,
+    /// The word holds an unquoted brace expansion (`{rm,-rf,x}`, `file.{txt,bak}`).
+    pub brace: bool,
 }
 
 impl Arg {
@@ -19,6 +21,7 @@ impl Arg {
             dynamic: false,
             glob: false,
             split: false,
+            brace: false,
         }
     }
 

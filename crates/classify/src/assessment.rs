@@ -41,6 +41,9 @@ impl Assessment {
 pub(crate) struct Findings {
     operations: Vec<Operation>,
     targets: Vec<Target>,
+    /// The last summary redacted and its result: one command often records several operations
+    /// with the same summary.
+    last_summary: Option<(String, String)>,
 }
 
 const MAX_SUMMARY: usize = 160;
@@ -48,8 +51,16 @@ const MAX_SUMMARY: usize = 160;
 impl Findings {
     pub(crate) fn op(&mut self, risk: Risk, summary: &str, reason: impl Into<String>) {
         // Summaries and reasons quote the action: secrets in it never leave the classifier.
+        let summary = match &self.last_summary {
+            Some((raw, done)) if raw == summary => done.clone(),
+            _ => {
+                let done = shorten(&crate::redact::redact(summary));
+                self.last_summary = Some((summary.to_owned(), done.clone()));
+                done
+            }
+        };
         let op = Operation {
-            summary: shorten(&crate::redact::redact(summary)),
+            summary,
             risk,
             reason: crate::redact::redact(&reason.into()),
         };

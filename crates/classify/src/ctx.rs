@@ -4,7 +4,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::assessment::Findings;
-use crate::limits::{MAX_NESTING, MAX_WORK};
+use crate::limits::{MAX_NESTING, MAX_PARSED_BYTES, MAX_WORK};
 use crate::selfprotect::protected_reason;
 use crate::{PathState, Risk, Target, TargetKind, World};
 
@@ -15,9 +15,26 @@ pub(crate) struct Ctx<'a> {
     pub protected: &'a [PathBuf],
     depth: usize,
     work: usize,
+    /// Bytes of text handed to a parser so far (nested levels re-read what they nest).
+    parsed: usize,
     pub found: Findings,
     /// Shell variables assigned literal values earlier in the same command line.
     pub vars: std::collections::HashMap<String, String>,
+    /// The environment assignments of the command being judged (`CURL_HOME=… curl`, `env X=1 …`).
+    pub env: Vec<(String, crate::arg::Arg)>,
+    /// Names a SQL statement defines with WITH, while it is judged.
+    pub sql_ctes: Vec<String>,
+    /// The SQL dialect being judged (for per-dialect built-in functions).
+    pub sql_dialect: &'static str,
+    /// Shell variables that hold a path `mktemp` made (`tmp=$(mktemp -d)`).
+    pub temp_vars: Vec<String>,
+    /// Files written earlier in the same command line (resolved path → their new content, when
+    /// known): a script written and then run is judged by what it will contain.
+    pub written: std::collections::HashMap<String, Option<String>>,
+    /// Copies of and links to known programs made earlier in the line (`cp /bin/rm ./x`).
+    pub program_aliases: std::collections::HashMap<String, String>,
+    /// Shell functions defined in the line (their bodies are judged where they are defined).
+    pub functions: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -34,8 +51,16 @@ impl<'a> Ctx<'a> {
             protected,
             depth: 0,
             work: 0,
+            parsed: 0,
             found: Findings::default(),
             vars: std::collections::HashMap::new(),
+            env: Vec::new(),
+            sql_ctes: Vec::new(),
+            sql_dialect: "postgres",
+            temp_vars: Vec::new(),
+            written: std::collections::HashMap::new(),
+            program_aliases: std::collections::HashMap::new(),
+            functions: Vec::new(),
         }
     }
 
@@ -81,6 +106,22 @@ impl<'a> Ctx<'a> {
 
     pub(crate) fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// Charges `bytes` of text about to be parsed; false, after recording an unknown finding, once
+    /// the action has had more text parsed than a budget allows. Each level of `eval eval …`
+    /// re-reads the rest of the line, so without this a long chain costs its depth times its size.
+    pub(crate) fn charge_parse(&mut self, bytes: usize) -> bool {
+        self.parsed = self.parsed.saturating_add(bytes);
+        if self.parsed > MAX_PARSED_BYTES {
+            self.op(
+                Risk::Unknown,
+                "(input too large)",
+                "the action nests too much text to judge; Airlock refuses what it cannot see through",
+            );
+            return false;
+        }
+        true
     }
 
     /// Counts one unit of work (a command, a statement); false once the budget is spent.
@@ -174,6 +215,18 @@ impl<'a> Ctx<'a> {
             return;
         }
         let resolved = self.path_target(raw, Risk::Write, summary);
+        let temp_var = self
+            .temp_vars
+            .iter()
+            .any(|v| raw.contains(&format!("${v}")) || raw.contains(&format!("${{{v}}}")));
+        if dynamic && (fresh_name(raw) || temp_var) {
+            self.op(
+                Risk::Write,
+                summary,
+                format!("creates {raw}, a new file whose name is made unique when it runs (a date, a temp name)"),
+            );
+            return;
+        }
         let state = if dynamic {
             PathState::Unknown
         } else {
@@ -193,6 +246,23 @@ impl<'a> Ctx<'a> {
             PathState::Missing | PathState::Dir => self.op(Risk::Write, summary, format!("creates {resolved}")),
         }
     }
+}
+
+/// A name completed at run time by something that makes it new: a date, a temp name, the PID.
+fn fresh_name(raw: &str) -> bool {
+    [
+        "$(date",
+        "`date",
+        "$(mktemp",
+        "$$",
+        "$RANDOM",
+        "${RANDOM}",
+        "$(uuidgen",
+        "$EPOCHSECONDS",
+        "${EPOCHSECONDS}",
+    ]
+    .iter()
+    .any(|m| raw.contains(m))
 }
 
 /// Device files that swallow or echo output: writing to them changes nothing.
@@ -237,6 +307,16 @@ mod tests {
             entered += 1;
         }
         assert_eq!(entered, MAX_NESTING);
+        assert_eq!(c.found.risk(), Some(Risk::Unknown));
+    }
+
+    #[test]
+    fn parsed_text_is_bounded_over_all_levels() {
+        let mut c = ctx();
+        assert!(c.charge_parse(MAX_PARSED_BYTES / 2));
+        assert!(c.charge_parse(MAX_PARSED_BYTES / 2));
+        assert_eq!(c.found.risk(), None);
+        assert!(!c.charge_parse(1));
         assert_eq!(c.found.risk(), Some(Risk::Unknown));
     }
 }

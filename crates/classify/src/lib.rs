@@ -5,15 +5,36 @@
 //! destructive`, or `unknown` when the effect cannot be determined), each [`Operation`] found, the
 //! [`Target`]s it touches, and the reasons.
 //!
-//! It sees through what agents actually run: real parsers for bash (brush-parser), SQL
-//! (sqlparser) and GraphQL (graphql-parser); wrappers (`sudo`, `timeout`, `ssh HOST`, `kubectl
-//! exec`…), nested shells and `eval`, base64 payloads piped into `sh`, interpreter one-liners,
-//! SQL inside `psql -c` and heredocs, and HTTP calls inside `curl`. Tool knowledge lives in data:
-//! one rule pack per tool family (see `packs/README.md`).
+//! It judges by meaning, with general mechanisms rather than examples:
 //!
-//! The crate does no I/O. A caller that can look at the filesystem passes a [`World`] so that
-//! overwrites of existing files and the content of scripts can be judged; with [`NoWorld`] the
-//! classifier assumes the worst.
+//! - **Real parsers**: bash (brush-parser), SQL (sqlparser, PostgreSQL first, SQLite and MySQL
+//!   tried before refusing), GraphQL (graphql-parser), Python and JavaScript/TypeScript
+//!   (tree-sitter: imports and aliases resolved, literal arguments and options read), with a
+//!   lexer for Perl, Ruby and PHP.
+//! - **One option grammar for every tool** (`options/`): clusters whose last letter takes a value
+//!   (`curl -fsSLX DELETE`), glued values, `--opt=value`, per subcommand, from the rule packs and
+//!   from option data converted from the Fig autocomplete specs (`fig/`).
+//! - **Every expansion context**: `$(…)` inside `$(( … ))` and `${x:-…}`, brace expansion, IFS
+//!   and arrays, globs in a program's name, copies and links of known programs (through the
+//!   [`World`]), scripts written or edited earlier in the same line.
+//! - **Wrappers and payloads**: `sudo`, `timeout`, `ssh`, `docker run/exec`, `kubectl exec`,
+//!   app consoles (`manage.py shell -c`, `rails runner`), hosted SQL shells fed by stdin, base64
+//!   and rot13 payloads piped into `sh`, interpreter code, SQL in `psql -c`, HTTP in `curl`.
+//! - **Configuration that runs code**: `git -c core.fsmonitor=…`, `!` aliases, `GIT_SSH_COMMAND`,
+//!   editors and pagers, `BASH_ENV`, `PSQLRC`, `NODE_OPTIONS`, `PGOPTIONS`, curl config files.
+//! - **Task runners** (`npm run`, `make`, `just`) judged by the recipe the [`World`] shows.
+//! - **Semantics**: safeguards switched off (backups, protection, versioning, row security) are
+//!   destructive; SQL that grants power or reaches the server is never a plain write; WHERE
+//!   clauses that keep every row are unbounded; DELETE is destructive on any host; help and dry
+//!   runs only print; deleting regenerable outputs or files git restores is a write.
+//! - **Data**: tool knowledge lives in rule packs, one per family (see `packs/README.md`), with a
+//!   subcommand verb lexicon for programs no pack knows.
+//!
+//! The crate does no I/O. A caller that can look at the filesystem passes a [`World`] (path state,
+//! script content, git state, program identity) so that overwrites, scripts, recipes and
+//! regenerable or restorable targets can be judged; with [`NoWorld`] the classifier assumes the
+//! worst. Input is bounded (size, nesting estimated before any recursive parser sees it, work),
+//! so that any input answers, on a 2 MiB thread stack, as `unknown` at worst.
 //!
 //! ```
 //! use airlock_classify::{classify, Action, NoWorld, Risk, TargetKind};
@@ -38,10 +59,14 @@ mod glob;
 mod http;
 mod interp;
 mod limits;
+mod nesting;
+mod options;
 mod packs;
 mod patch;
 mod redact;
+mod regen;
 mod risk;
+mod safeguard;
 mod script;
 mod selfprotect;
 mod shell;
@@ -49,7 +74,7 @@ mod sql;
 mod target;
 mod tool;
 
-pub use action::{Action, ActionKind, NoWorld, PathState, World};
+pub use action::{Action, ActionKind, GitState, NoWorld, PathState, World};
 pub use assessment::{Assessment, Operation};
 pub use credentials::{find_credentials, is_airlock_token, token_checksum, Credential};
 pub use glob::glob_match;

@@ -142,15 +142,20 @@ fn mask_embedded_tokens(word: &str) -> String {
     out
 }
 
-/// Returns `text` with every recognisable secret masked.
+/// Returns `text` with every recognisable secret masked, and every control character (NUL,
+/// escape sequences, carriage returns…) shown as a `\u{…}` escape: what Airlock stores and shows
+/// is always printable UTF-8, whatever an agent sent. Newlines and tabs stay as they are.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
     let mut state = Redactor::default();
     for c in text.chars() {
-        if c.is_whitespace() {
+        if c.is_whitespace() && !c.is_control() || c == '\n' || c == '\t' {
             state.flush(&mut word, &mut out);
             out.push(c);
+        } else if c.is_control() {
+            state.flush(&mut word, &mut out);
+            out.push_str(&c.escape_unicode().to_string());
         } else {
             word.push(c);
         }
@@ -221,6 +226,30 @@ mod tests {
             let r = redact(text);
             assert!(!r.contains(secret), "{text} -> {r}");
         }
+    }
+
+    proptest::proptest! {
+        /// Whatever goes in, what comes out is printable: no control character but newline and tab.
+        #[test]
+        fn redact_output_has_no_control_characters(s in "\\PC{0,40}|[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}a-z =:/@]{0,80}") {
+            let r = redact(&s);
+            proptest::prop_assert!(!r.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "{r:?}");
+        }
+
+        /// Secrets stay masked whatever control characters surround them.
+        #[test]
+        fn redact_masks_tokens_next_to_control_characters(sep in "[\\x00-\\x1f]") {
+            let text = format!("echo{sep}ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{sep}x");
+            let r = redact(&text);
+            proptest::prop_assert!(!r.contains("ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn redact_escapes_nul_and_escape_sequences() {
+        assert_eq!(redact("a\0b"), "a\\u{0}b");
+        assert_eq!(redact("x\x1b[31m"), "x\\u{1b}[31m");
+        assert_eq!(redact("line1\nline2\tz"), "line1\nline2\tz");
     }
 
     #[test]

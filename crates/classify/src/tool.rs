@@ -134,7 +134,7 @@ fn arguments(v: &Value, key: Option<&str>, summary: &str, ctx: &mut Ctx<'_>, dep
     }
 }
 
-fn looks_like_sql(s: &str) -> bool {
+pub(crate) fn looks_like_sql(s: &str) -> bool {
     let first = s.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
     matches!(
         first.as_str(),

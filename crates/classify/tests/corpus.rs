@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use airlock_classify::{classify, Action, ActionKind, Risk};
-use common::{has_target, ListedWorld, CWD, HOME};
+use common::{has_target, CaseWorld, CWD, HOME};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -28,6 +28,15 @@ struct Case {
     cwd: Option<String>,
     #[serde(default)]
     exists: Vec<String>,
+    /// Files that exist with this content (scripts, package.json, Makefiles…).
+    #[serde(default)]
+    files: std::collections::HashMap<String, String>,
+    /// Files tracked by git and unmodified.
+    #[serde(default)]
+    git_clean: Vec<String>,
+    /// The class of behaviour the case checks (for per-class reports).
+    #[allow(dead_code)]
+    class: Option<String>,
     #[allow(dead_code)]
     note: Option<String>,
 }
@@ -61,8 +70,10 @@ fn corpus_classifies_as_labelled() {
     let mut per_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut failures = Vec::new();
     for (file, c) in &cases {
-        let world = ListedWorld {
-            files: c.exists.iter().map(PathBuf::from).collect(),
+        let world = CaseWorld {
+            exists: c.exists.iter().map(PathBuf::from).collect(),
+            files: c.files.clone(),
+            git_clean: c.git_clean.iter().map(PathBuf::from).collect(),
         };
         let action = Action::new(c.kind, c.input.clone())
             .with_cwd(c.cwd.as_deref().unwrap_or(CWD))

@@ -146,3 +146,26 @@ fn a_remote_delete_with_a_variable_id_is_still_destructive() {
     assert_eq!(a.risk, Risk::Destructive);
     assert_eq!(shell("curl -s \"https://api.acme.io/v1/items/$id\"").risk, Risk::Read);
 }
+
+#[test]
+fn incident_replay_clustered_curl_with_graphql_body_in_a_file() {
+    let body = r#"{"query":"mutation { volumeDelete(volumeId: \"vol_prod\") }"}"#;
+    let world = common::CaseWorld {
+        exists: Vec::new(),
+        files: [("/work/proj/m.json".to_owned(), body.to_owned())]
+            .into_iter()
+            .collect(),
+        git_clean: Vec::new(),
+    };
+    for cmd in [
+        "curl -fsSLXPOST https://backboard.railway.app/graphql/v2 -H 'Content-Type: application/json' -d @m.json",
+        "curl -sd @m.json https://backboard.railway.app/graphql/v2",
+        "curl -sSL --data-binary=@m.json https://backboard.railway.app/graphql/v2",
+    ] {
+        let a = classify(&Action::shell(cmd).with_cwd(CWD).with_home(HOME), &world);
+        assert_eq!(a.risk, Risk::Destructive, "{cmd}");
+        assert!(a.has_target(TargetKind::Object, "vol_prod"), "{cmd}");
+        // Without a World the body is not visible: held as unknown, never a read.
+        assert_eq!(shell(cmd).risk, Risk::Unknown, "{cmd}");
+    }
+}

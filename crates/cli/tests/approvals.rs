@@ -260,7 +260,6 @@ fn an_edited_policy_takes_effect_and_a_broken_one_is_refused() {
     std::fs::write(&policy, airlock_policy::DEFAULT_POLICY).unwrap();
     inst.start();
     let agent = inst.token("claude", &[]);
-    let cmd = "cargo clean && rm -rf ./target";
     assert_eq!(inst.claude(&agent, "rm -rf ./target-old", &inst.staging()).0, "deny");
     let exception = format!(
         "{}\n@id(\"clean-builds\")\n@exception(\"build outputs regenerate\")\npermit (principal, action == Action::\"destroy\", resource)\nwhen {{ resource.environment == \"staging\" && context.summary like \"rm -rf ./target-old*\" }};\n",
@@ -269,9 +268,9 @@ fn an_edited_policy_takes_effect_and_a_broken_one_is_refused() {
     std::fs::write(&policy, &exception).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
+        // An allowed action is answered with silence (Claude Code's own rules then apply).
         let (d, reason, _) = inst.claude(&agent, "rm -rf ./target-old", &inst.staging());
         if d == "allow" {
-            assert!(reason.contains("Allowed"), "{reason}");
             break;
         }
         assert!(
@@ -286,5 +285,4 @@ fn an_edited_policy_takes_effect_and_a_broken_one_is_refused() {
     assert_eq!(inst.claude(&agent, "rm -rf ./target-old", &inst.staging()).0, "allow");
     let log = String::from_utf8_lossy(&inst.run(&["log", "--json"], None).stdout).into_owned();
     assert!(log.contains("policy.refused") && log.contains("line "), "{log}");
-    let _ = cmd;
 }

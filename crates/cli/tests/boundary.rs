@@ -117,16 +117,18 @@ fn the_agent_cannot_stop_pause_or_impersonate_the_server() {
     let fake = s.agent.path("fake.sock");
     let server = FAKE_SERVER.replace("SOCKET", &fake.display().to_string());
     std::fs::write(s.agent.path("fake.py"), server).unwrap();
-    let mut fake_server = std::process::Command::new("setpriv")
-        .args([
-            &format!("--reuid={}", s.agent.uid),
-            &format!("--regid={}", s.agent.gid),
-            "--init-groups",
-            "/usr/bin/python3",
-        ])
-        .arg(s.agent.path("fake.py"))
-        .spawn()
-        .unwrap();
+    let _fake_server = KillOnDrop(
+        std::process::Command::new("setpriv")
+            .args([
+                &format!("--reuid={}", s.agent.uid),
+                &format!("--regid={}", s.agent.gid),
+                "--init-groups",
+                "/usr/bin/python3",
+            ])
+            .arg(s.agent.path("fake.py"))
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !fake.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -169,8 +171,16 @@ fn the_agent_cannot_stop_pause_or_impersonate_the_server() {
     let (d, reason, _) = system::parse_claude(&out);
     assert_eq!(d, "deny");
     assert!(reason.contains("not by Airlock's service user"), "{reason}");
-    let _ = fake_server.kill();
-    let _ = fake_server.wait();
+}
+
+/// A child process killed when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A server that answers every request "allow", as an agent would write one.
@@ -441,4 +451,34 @@ db.commit()
     std::fs::remove_file(backup).unwrap();
     ok(&root(&["service", "start"], None));
     ok(&root(&["log", "--verify"], None));
+}
+
+#[test]
+fn the_doctor_checks_the_install_and_names_what_is_wrong() {
+    let s = system();
+    let _g = serial();
+    ok(&s.agent.airlock(&["install", "claude-code", "--user"], None));
+    let out = s.agent.airlock(&["doctor", "--json"], None);
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let failed: Vec<&serde_json::Value> = checks
+        .as_array()
+        .map(|a| a.iter().filter(|c| c["ok"] == false).collect())
+        .unwrap_or_default();
+    assert!(out.status.success(), "doctor failed for the agent: {failed:?}");
+    let text = checks.to_string();
+    assert!(
+        text.contains("answers on /run/airlock/airlock.sock as airlock"),
+        "{text}"
+    );
+    assert!(text.contains("claude-code"), "{text}");
+    // A key others can read: root's doctor names it and exits non-zero.
+    let key = "/var/lib/airlock/audit.key";
+    let mode = |m: u32| std::fs::set_permissions(key, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap();
+    mode(0o644);
+    let out = root(&["doctor"], None);
+    mode(0o600);
+    assert!(denied(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("audit.key has mode 644"), "{text}");
+    ok(&s.agent.airlock(&["uninstall", "claude-code", "--user"], None));
 }

@@ -323,7 +323,7 @@ fn the_incident_demo_runs_and_stops_what_it_should() {
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("Summary") && text.contains("DENY") && text.contains("HELD"));
     // The database half (the harness machine has PostgreSQL): through the gateway and back.
-    assert!(text.contains("touches: table orders: 300 rows"), "{text}");
+    assert!(text.contains("touches: table public.orders: 300 rows"), "{text}");
     assert!(text.contains("verified: all 300 rows are back"), "{text}");
 }
 

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 mod harness;
 #[path = "../../vault/tests/pgcluster/mod.rs"]
@@ -65,6 +65,11 @@ impl Gateway {
 
     /// `postgres_extra`: more `[postgres]` settings.
     fn start_with(name: &str, postgres_extra: &str) -> Gateway {
+        Gateway::start_full(name, "", postgres_extra)
+    }
+
+    /// `server_extra`: `[server]` settings (`hold_wait`; held statements answer at once without it).
+    fn start_full(name: &str, server_extra: &str, postgres_extra: &str) -> Gateway {
         let pg = Cluster::start(&format!("gw-{name}"));
         pg.password_role("app", UPSTREAM_PASSWORD);
         let mut admin = pg.client("postgres");
@@ -80,7 +85,7 @@ impl Gateway {
             )
         };
         let extra = format!(
-            "\n[postgres]\nlisten = \"127.0.0.1:{port}\"\n{postgres_extra}\n{}{}",
+            "{server_extra}\n[postgres]\nlisten = \"127.0.0.1:{port}\"\n{postgres_extra}\n{}{}",
             resource("shop", "production"),
             resource("scratch", "staging")
         );
@@ -118,6 +123,18 @@ impl Gateway {
     fn approve(&self, operator: &Path, id: &str) {
         let out = self.inst.approve(operator, id);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// The held action whose statement is `summary`, once it is pending (waits up to 10 s).
+    fn pending_for(&self, summary: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(a) = self.pending().into_iter().find(|a| a["summary"] == summary) {
+                return a;
+            }
+            assert!(Instant::now() < deadline, "{summary:?} was never held");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn pending(&self) -> Vec<Value> {
@@ -401,7 +418,7 @@ fn a_held_drop_table_is_approved_snapshotted_run_once_and_undone() {
     let pending = gw.pending();
     let drop = pending.iter().find(|a| a["id"] == id.as_str()).unwrap();
     let table = &drop["blast_radius"]["tables"][0];
-    assert_eq!(table["name"], "users");
+    assert_eq!(table["name"], "public.users");
     assert_eq!(table["rows"], 500);
     assert!(table["bytes"].as_i64().unwrap() > 8192);
     let delete = pending.iter().find(|a| a["id"] == delete_id.as_str()).unwrap();
@@ -411,7 +428,7 @@ fn a_held_drop_table_is_approved_snapshotted_run_once_and_undone() {
         .inst
         .run(&["pending", "--token-file", &gw.alice.display().to_string()], None);
     let human = String::from_utf8_lossy(&human.stdout);
-    assert!(human.contains("touches: table users: 500 rows"), "{human}");
+    assert!(human.contains("touches: table public.users: 500 rows"), "{human}");
     assert!(human.contains("the planner estimates"), "{human}");
     // The DELETE was only explained, never run.
     assert_eq!(users(&gw.pg).len(), 500);
@@ -915,6 +932,19 @@ fn the_gateway_reaches_a_database_that_accepts_tls_only() {
             .get(0);
         assert!(ssl, "{db}: the upstream session must use TLS");
     }
+    // The measuring connection reaches it over TLS too: a held statement's names resolve there.
+    let alice = inst.token("alice", &["--operator"]);
+    let mut c = connect("verified").unwrap();
+    c.batch_execute("CREATE TABLE kept_tls (id int)").unwrap();
+    let (code, _) = db_error(c.batch_execute("TRUNCATE kept_tls").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    let out = inst.run(
+        &["pending", "--json", "--token-file", &alice.display().to_string()],
+        None,
+    );
+    let pending: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let held = pending.iter().find(|a| a["summary"] == "TRUNCATE kept_tls").unwrap();
+    assert_eq!(evidence_for(held, "kept_tls")["resolved"], "public.kept_tls", "{held}");
     let (code, text) = db_error(
         connect("wrong-root")
             .err()
@@ -974,4 +1004,439 @@ fn sql_level_prepare_and_execute_run_what_was_judged() {
     let (code, text) = db_error(c.batch_execute("EXECUTE wipe").unwrap_err());
     assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
     assert!(text.contains("may not run again"), "{text}");
+}
+
+/// Every row of a table as text, in order: what "byte for byte" compares.
+fn rows_of(pg: &Cluster, db: &str, table: &str) -> Vec<String> {
+    pg.client(db)
+        .query(&format!("SELECT t::text FROM {table} t ORDER BY 1"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The evidence item of a held action for the name `name`.
+fn evidence_for(action: &Value, name: &str) -> Value {
+    action["evidence"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no evidence for {name} in {}", action["evidence"]))
+}
+
+/// The red-team trial: an approval given for `public.tmp_import` is not spent on the other schema's
+/// table of the same name after a `SET search_path`; the new hold shows what the name means now,
+/// and its snapshot copies that table, so `airlock undo` brings its 100 rows back.
+#[test]
+fn an_approval_covers_only_the_relations_its_names_meant() {
+    let gw = Gateway::start("search-path");
+    gw.pg
+        .client("shop")
+        .batch_execute(
+            "SET ROLE app;
+             CREATE TABLE public.tmp_import (id int PRIMARY KEY, note text);
+             INSERT INTO public.tmp_import VALUES (1, 'the only public row');
+             CREATE SCHEMA other;
+             CREATE TABLE other.tmp_import (id int PRIMARY KEY, note text, amount numeric(12,2), raw bytea, at timestamptz);
+             INSERT INTO other.tmp_import
+               SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE 'row ' || g || ' é✓' END, g * 1.25,
+                      decode(md5(g::text), 'hex'), '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 hour'
+               FROM generate_series(1, 100) g;",
+        )
+        .unwrap();
+    let other_before = rows_of(&gw.pg, "shop", "other.tmp_import");
+    let public_before = rows_of(&gw.pg, "shop", "public.tmp_import");
+    assert_eq!(other_before.len(), 100);
+    let mut c = gw.client("shop");
+
+    let (code, text) = db_error(c.batch_execute("DROP TABLE tmp_import").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    let first = held_id(&text);
+    let held = gw.pending_for("DROP TABLE tmp_import");
+    assert_eq!(held["id"], first.as_str());
+    let table = &held["blast_radius"]["tables"][0];
+    assert_eq!(
+        (&table["name"], &table["rows"]),
+        (&json!("public.tmp_import"), &json!(1)),
+        "{held}"
+    );
+    let e = evidence_for(&held, "tmp_import");
+    assert_eq!(
+        (&e["resolved"], &e["object"]),
+        (&json!("public.tmp_import"), &json!("table"))
+    );
+    assert_eq!(
+        held["snapshot_plan"]["items"][0]["tables"],
+        json!(["public.tmp_import"])
+    );
+    gw.approve(&gw.alice, &first);
+    gw.approve(&gw.bob, &first);
+
+    // The agent changes what the name means, then spends the approval: refused, held again.
+    c.batch_execute("SET search_path = other, public").unwrap();
+    let (code, text) = db_error(c.batch_execute("DROP TABLE tmp_import").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert!(
+        text.contains("changed since it was approved") && text.contains("other.tmp_import"),
+        "{text}"
+    );
+    let second = held_id(&text);
+    assert_ne!(second, first);
+    assert_eq!(rows_of(&gw.pg, "shop", "other.tmp_import"), other_before);
+    assert_eq!(rows_of(&gw.pg, "shop", "public.tmp_import"), public_before);
+    let held = gw.pending_for("DROP TABLE tmp_import");
+    assert_eq!(held["id"], second.as_str());
+    assert_eq!(held["supersedes"]["action"], first.as_str());
+    let table = &held["blast_radius"]["tables"][0];
+    assert_eq!(
+        (&table["name"], &table["rows"]),
+        (&json!("other.tmp_import"), &json!(100)),
+        "{held}"
+    );
+    assert_eq!(held["snapshot_plan"]["items"][0]["tables"], json!(["other.tmp_import"]));
+    let human = gw
+        .inst
+        .run(&["pending", "--token-file", &gw.alice.display().to_string()], None);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(human.contains("touches: table other.tmp_import: 100 rows"), "{human}");
+
+    // Approved as it now stands, it runs once, after a snapshot of the table it really drops.
+    gw.approve(&gw.alice, &second);
+    gw.approve(&gw.bob, &second);
+    c.batch_execute("DROP TABLE tmp_import").unwrap();
+    let exists = |name: &str| -> bool {
+        gw.pg
+            .client("shop")
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
+            .unwrap()
+            .get(0)
+    };
+    assert!(!exists("other.tmp_import"));
+    assert_eq!(rows_of(&gw.pg, "shop", "public.tmp_import"), public_before);
+    let out = gw.inst.run(&["undo", &second], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(rows_of(&gw.pg, "shop", "other.tmp_import"), other_before);
+
+    // Asking the session takes no snapshot: after an approved LOCK (which takes none either), the
+    // transaction may still choose its isolation level, as it must before its first query.
+    let lock = "LOCK TABLE public.tmp_import IN ACCESS EXCLUSIVE MODE";
+    let (_, text) = db_error(c.batch_execute(lock).unwrap_err());
+    gw.approve(&gw.alice, &held_id(&text));
+    c.batch_execute("BEGIN").unwrap();
+    c.batch_execute(lock).unwrap();
+    c.batch_execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").unwrap();
+    c.batch_execute("COMMIT").unwrap();
+    // (Whereas any query would have fixed it.)
+    c.batch_execute("BEGIN; SELECT 1").unwrap();
+    let (code, _) = db_error(
+        c.batch_execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+            .unwrap_err(),
+    );
+    assert_eq!(code, SqlState::ACTIVE_SQL_TRANSACTION);
+    c.batch_execute("ROLLBACK").unwrap();
+}
+
+#[test]
+fn a_table_dropped_and_recreated_after_the_approval_is_another_table() {
+    let gw = Gateway::start("recreated");
+    let mut c = gw.client("scratch");
+    c.batch_execute("CREATE TABLE ledger (id int); INSERT INTO ledger VALUES (1), (2)")
+        .unwrap();
+    let (_, text) = db_error(c.batch_execute("DROP TABLE ledger").unwrap_err());
+    let first = held_id(&text);
+    gw.approve(&gw.alice, &first);
+    // Someone replaces the table under the same name (a new OID) before the approval is spent.
+    gw.pg
+        .client("scratch")
+        .batch_execute("SET ROLE app; DROP TABLE ledger; CREATE TABLE ledger (id int, important text); INSERT INTO ledger VALUES (3, 'new')")
+        .unwrap();
+    let (code, text) = db_error(c.batch_execute("DROP TABLE ledger").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert!(
+        text.contains("changed since it was approved") && text.contains("oid"),
+        "{text}"
+    );
+    assert_ne!(held_id(&text), first);
+    assert_eq!(rows_of(&gw.pg, "scratch", "ledger"), vec!["(3,new)".to_owned()]);
+}
+
+/// The gateway asks the session itself, however it changed how it reads names; when the session
+/// cannot answer, the statement's evidence is unknown and no approval can cover it.
+#[test]
+fn the_session_is_asked_how_it_reads_names() {
+    let gw = Gateway::start("asked");
+    let mut c = gw.client("scratch");
+    c.batch_execute(
+        "CREATE TABLE tmp_import (id int); INSERT INTO tmp_import VALUES (1);
+         CREATE SCHEMA other; CREATE TABLE other.tmp_import (id int); INSERT INTO other.tmp_import SELECT generate_series(1, 3)",
+    )
+    .unwrap();
+    let resolved = |sql: &str| -> String {
+        let a = gw.pending_for(sql);
+        evidence_for(&a, "tmp_import")["resolved"].as_str().unwrap().to_owned()
+    };
+    // set_config() in a query.
+    c.query_one("SELECT set_config('search_path', 'other, public', false)", &[])
+        .unwrap();
+    let (code, _) = db_error(c.batch_execute("TRUNCATE tmp_import").unwrap_err());
+    assert_eq!(code, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert_eq!(resolved("TRUNCATE tmp_import"), "other.tmp_import");
+    c.batch_execute("RESET search_path").unwrap();
+    // SET LOCAL inside a transaction, which ends with it.
+    c.batch_execute("BEGIN; SET LOCAL search_path = other, public").unwrap();
+    let _ = c.batch_execute("DELETE FROM tmp_import").unwrap_err();
+    assert_eq!(resolved("DELETE FROM tmp_import"), "other.tmp_import");
+    c.batch_execute("ROLLBACK").unwrap();
+    let _ = c.batch_execute("TRUNCATE TABLE tmp_import").unwrap_err();
+    assert_eq!(resolved("TRUNCATE TABLE tmp_import"), "public.tmp_import");
+    // After a COPY FROM STDIN over the extended protocol (whose first Sync the server ignores),
+    // the session can still be asked.
+    let mut w = c.copy_in("COPY tmp_import FROM STDIN").unwrap();
+    w.write_all(b"2\n3\n").unwrap();
+    assert_eq!(w.finish().unwrap(), 2);
+    let _ = c.batch_execute("TRUNCATE ONLY tmp_import").unwrap_err();
+    assert_eq!(resolved("TRUNCATE ONLY tmp_import"), "public.tmp_import");
+    // In a failed transaction the session cannot answer: held (the client hears 25P02, as from
+    // any statement there), with why, and never approvable.
+    c.batch_execute("BEGIN").unwrap();
+    let _ = c.batch_execute("SELECT 1/0").unwrap_err();
+    let (code, _) = db_error(c.batch_execute("DROP TABLE tmp_import").unwrap_err());
+    assert_eq!(code, SqlState::IN_FAILED_SQL_TRANSACTION);
+    c.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(c.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+    let aborted = gw.pending_for("DROP TABLE tmp_import");
+    let why = evidence_for(&aborted, "(session)");
+    assert!(why["why"].as_str().unwrap().contains("25P02"), "{why}");
+    gw.approve(&gw.alice, aborted["id"].as_str().unwrap());
+    let (code, text) = db_error(c.batch_execute("DROP TABLE tmp_import").unwrap_err());
+    assert_eq!(
+        code,
+        SqlState::INSUFFICIENT_PRIVILEGE,
+        "an unknown reading is never approved"
+    );
+    assert!(text.contains("changed since it was approved"), "{text}");
+    // A temporary table may shadow the name: which one the session means is not known.
+    c.batch_execute("CREATE TEMP TABLE tmp_import (x int)").unwrap();
+    let _ = c.batch_execute("DROP TABLE tmp_import CASCADE").unwrap_err();
+    let shadowed = gw.pending_for("DROP TABLE tmp_import CASCADE");
+    let why = evidence_for(&shadowed, "tmp_import");
+    assert!(why["why"].as_str().unwrap().contains("temporary"), "{why}");
+    assert_eq!(
+        rows_of(&gw.pg, "scratch", "public.tmp_import"),
+        vec!["(1)".to_owned(), "(2)".to_owned(), "(3)".to_owned()]
+    );
+}
+
+/// Raw protocol: the gateway's question to the session, in a pipeline and around the extended
+/// protocol, never shows in what the client reads, and leaves the client's unnamed statement be.
+#[test]
+fn the_question_to_the_session_never_reaches_the_client() {
+    use postgres_protocol::message::frontend;
+    let gw = Gateway::start("question");
+    gw.client("scratch")
+        .batch_execute("CREATE TABLE rawt (id int); INSERT INTO rawt VALUES (1)")
+        .unwrap();
+    let mut s = raw_session(&gw);
+    let mut buf = bytes::BytesMut::new();
+    // A read, a held Parse/Bind/Execute/Sync and another read, in one write.
+    frontend::query("SELECT 1", &mut buf).unwrap();
+    frontend::parse("d", "DROP TABLE rawt", [], &mut buf).unwrap();
+    bind(&mut buf, "", "d", &[]);
+    frontend::execute("", 0, &mut buf).unwrap();
+    frontend::sync(&mut buf);
+    frontend::query("SELECT 2", &mut buf).unwrap();
+    s.write_all(&buf).unwrap();
+    let replies = read_replies(&mut s, 3);
+    assert_eq!(tags(&replies), "TDCZ EZ TDCZ");
+    let id = held_id(&String::from_utf8_lossy(&replies[4].1));
+
+    // A second held statement inside the same extended batch: the session cannot be asked before
+    // the client's Sync, so its evidence is unknown — at once, not after a wait.
+    buf.clear();
+    for table in ["rawt", "rawt2"] {
+        frontend::parse("", &format!("TRUNCATE {table}"), [], &mut buf).unwrap();
+        bind(&mut buf, "", "", &[]);
+        frontend::execute("", 0, &mut buf).unwrap();
+    }
+    frontend::sync(&mut buf);
+    let started = Instant::now();
+    s.write_all(&buf).unwrap();
+    assert_eq!(tags(&read_replies(&mut s, 1)), "EZ");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let second = gw.pending_for("TRUNCATE rawt2");
+    let why = evidence_for(&second, "(session)");
+    assert!(why["why"].as_str().unwrap().contains("batch"), "{why}");
+    gw.approve(&gw.alice, &id);
+
+    // The client's unnamed statement, prepared before the question, is still there after it.
+    buf.clear();
+    frontend::parse("", "SELECT $1::int + 1", [23], &mut buf).unwrap();
+    frontend::sync(&mut buf);
+    s.write_all(&buf).unwrap();
+    assert_eq!(tags(&read_replies(&mut s, 1)), "1Z");
+    buf.clear();
+    frontend::parse("d", "DROP TABLE rawt", [], &mut buf).unwrap();
+    bind(&mut buf, "p", "d", &[]);
+    frontend::execute("p", 0, &mut buf).unwrap();
+    frontend::sync(&mut buf);
+    bind(&mut buf, "", "", &["41"]);
+    frontend::execute("", 0, &mut buf).unwrap();
+    frontend::sync(&mut buf);
+    s.write_all(&buf).unwrap();
+    let replies = read_replies(&mut s, 2);
+    assert_eq!(tags(&replies), "12CZ 2DCZ");
+    assert!(replies[5].1.ends_with(b"42"), "{:?}", replies[5]);
+    let gone: Option<String> = gw
+        .pg
+        .client("scratch")
+        .query_one("SELECT to_regclass('rawt')::text", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(gone, None);
+}
+
+/// A Bind with text parameters and text results.
+fn bind(buf: &mut bytes::BytesMut, portal: &str, statement: &str, values: &[&str]) {
+    postgres_protocol::message::frontend::bind(
+        portal,
+        statement,
+        [0i16],
+        values.iter().copied(),
+        |v: &str, b: &mut bytes::BytesMut| {
+            b.extend_from_slice(v.as_bytes());
+            Ok(postgres_protocol::IsNull::No)
+        },
+        [0i16],
+        buf,
+    )
+    .map_err(|_| "bind")
+    .unwrap();
+}
+
+/// Messages until the `n`-th ReadyForQuery (notices and parameter changes left out).
+fn read_replies(s: &mut TcpStream, n: usize) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut ready = 0;
+    while ready < n {
+        let (tag, body) = read_message(s);
+        if matches!(tag, b'N' | b'S') {
+            continue;
+        }
+        ready += usize::from(tag == b'Z');
+        out.push((tag, body));
+    }
+    out
+}
+
+/// Their types, a space after each ReadyForQuery.
+fn tags(replies: &[(u8, Vec<u8>)]) -> String {
+    let mut s = String::new();
+    for (t, _) in replies {
+        s.push(*t as char);
+        if *t == b'Z' {
+            s.push(' ');
+        }
+    }
+    s.trim_end().to_owned()
+}
+
+/// Hold means hold: with `hold_wait`, a held statement waits for the humans and then runs, or fails
+/// with their refusal; the client's cancel or statement_timeout ends the wait cleanly.
+#[test]
+fn a_held_statement_waits_for_the_humans() {
+    let gw = Gateway::start_full("waits", "hold_wait = \"20s\"", "");
+    let mut c = gw.client("scratch");
+    c.batch_execute(
+        "CREATE TABLE approved_t (id int); CREATE TABLE denied_t (id int); CREATE TABLE canceled_t (id int)",
+    )
+    .unwrap();
+    let alice = gw.alice.display().to_string();
+
+    // Approved while it waits: the statement completes right after.
+    let (started, done, approving, approved) = std::thread::scope(|scope| {
+        let human = scope.spawn(|| {
+            let held = gw.pending_for("DROP TABLE approved_t");
+            std::thread::sleep(Duration::from_millis(700));
+            let approving = Instant::now();
+            gw.approve(&gw.alice, held["id"].as_str().unwrap());
+            (approving, Instant::now())
+        });
+        let started = Instant::now();
+        c.batch_execute("DROP TABLE approved_t").unwrap();
+        let done = Instant::now();
+        let (approving, approved) = human.join().unwrap();
+        (started, done, approving, approved)
+    });
+    eprintln!(
+        "approved wait: blocked {:?}; done {:?} after the approve command started, {:?} after it returned",
+        done - started,
+        done.saturating_duration_since(approving),
+        done.saturating_duration_since(approved)
+    );
+    assert!(done - started >= Duration::from_millis(700), "it waited for the human");
+    assert!(done.saturating_duration_since(approved) < Duration::from_secs(1));
+    assert!(done.saturating_duration_since(approving) < Duration::from_secs(2));
+
+    // Refused while it waits: the statement fails with the human's reason.
+    let text = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let held = gw.pending_for("DROP TABLE denied_t");
+            let id = held["id"].as_str().unwrap();
+            let out = gw.inst.run(
+                &[
+                    "deny",
+                    id,
+                    "--reason",
+                    "denied_t holds the audit trail",
+                    "--token-file",
+                    &alice,
+                ],
+                None,
+            );
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        });
+        db_error(c.batch_execute("DROP TABLE denied_t").unwrap_err())
+    });
+    assert_eq!(text.0, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert!(
+        text.1.contains("refused") && text.1.contains("denied_t holds the audit trail"),
+        "{}",
+        text.1
+    );
+
+    // Canceled by the client while it waits: 57014, and the session goes on.
+    let cancel = c.cancel_token();
+    let started = Instant::now();
+    let err = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            gw.pending_for("DROP TABLE canceled_t");
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.cancel_query(postgres::NoTls).unwrap();
+        });
+        c.batch_execute("DROP TABLE canceled_t").unwrap_err()
+    });
+    let (code, text) = db_error(err);
+    assert_eq!(code, SqlState::QUERY_CANCELED, "{text}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(c.query_one("SELECT 1", &[]).unwrap().get::<_, i32>(0), 1);
+
+    // The client's statement_timeout ends the wait too; after it, approving and retrying works.
+    c.batch_execute("SET statement_timeout = '1s'").unwrap();
+    let started = Instant::now();
+    let (code, text) = db_error(c.batch_execute("DROP TABLE canceled_t").unwrap_err());
+    let waited = started.elapsed();
+    assert_eq!(code, SqlState::QUERY_CANCELED, "{text}");
+    assert!(text.contains("statement timeout"), "{text}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    c.batch_execute("RESET statement_timeout").unwrap();
+    let held = gw.pending_for("DROP TABLE canceled_t");
+    gw.approve(&gw.alice, held["id"].as_str().unwrap());
+    c.batch_execute("DROP TABLE canceled_t").unwrap();
+    assert_eq!(rows_of(&gw.pg, "scratch", "denied_t"), Vec::<String>::new());
 }

@@ -167,10 +167,7 @@ fn configure(port: u16, hook_url: &str) {
     // Long enough for the page to approve while the first hook call waits; short enough that the
     // held calls that are meant to come back "held" do not slow the test much.
     let hold_wait = "8s";
-    let config = config.replace(
-        "checkpoint_every = \"1s\"",
-        &format!("checkpoint_every = \"1s\"\nhold_wait = \"{hold_wait}\""),
-    ) + &format!(
+    let config = config.replace("hold_wait = \"0s\"", &format!("hold_wait = \"{hold_wait}\"")) + &format!(
         "\n[web]\nlisten = \"127.0.0.1:{port}\"\nsession_ttl = \"10m\"\n\n[[notify]]\nkind = \"webhook\"\nurl = \"{hook_url}\"\nsecret = \"hook-key\"\n"
     );
     std::fs::write("/etc/airlock/airlock.toml", config).unwrap();

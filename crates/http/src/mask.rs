@@ -81,17 +81,16 @@ where
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => this.done = true,
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                    Ok(data) => {
+                // Trailers (not data) are rare enough from APIs that they are dropped rather
+                // than reordered after what is pending.
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
                         this.pending.extend_from_slice(&data);
                         if let Some(out) = this.release(false) {
                             return Poll::Ready(Some(Ok(Frame::data(out))));
                         }
                     }
-                    // Trailers: whatever is pending goes first... and trailers are rare enough
-                    // from APIs that they are dropped rather than reordered.
-                    Err(_) => {}
-                },
+                }
             }
         }
     }

@@ -1,9 +1,13 @@
 //! Cancel keys. Each client gets the gateway's own (pid, secret); a CancelRequest quoting them is
-//! sent on to the upstream backend that session holds, with that backend's real key.
+//! sent on to the upstream backend that session holds, with that backend's real key, and told to
+//! the session itself: a statement the gateway holds while humans decide is not running upstream,
+//! so only the gateway can cancel its wait.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
 
 #[derive(Clone, Copy, Debug)]
 pub struct UpstreamKey {
@@ -12,9 +16,19 @@ pub struct UpstreamKey {
     pub secret: i32,
 }
 
+/// Counts a session's cancel requests; the session watches it while a statement waits.
+pub type Cancels = watch::Receiver<u64>;
+
+#[derive(Debug)]
+struct Entry {
+    secret: i32,
+    upstream: UpstreamKey,
+    cancels: Arc<watch::Sender<u64>>,
+}
+
 #[derive(Debug, Default)]
 pub struct CancelKeys {
-    keys: Mutex<HashMap<i32, (i32, UpstreamKey)>>,
+    keys: Mutex<HashMap<i32, Entry>>,
 }
 
 fn random_i32() -> i32 {
@@ -25,15 +39,23 @@ fn random_i32() -> i32 {
 }
 
 impl CancelKeys {
-    /// A new client-facing key for a session on `upstream`.
-    pub fn register(&self, upstream: UpstreamKey) -> (i32, i32) {
+    /// A new client-facing key for a session on `upstream`, and what its cancels tell it.
+    pub fn register(&self, upstream: UpstreamKey) -> (i32, i32, Cancels) {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let pid = random_i32() & 0x7fff_ffff;
             if pid != 0 && !keys.contains_key(&pid) {
                 let secret = random_i32();
-                keys.insert(pid, (secret, upstream));
-                return (pid, secret);
+                let (tx, rx) = watch::channel(0);
+                keys.insert(
+                    pid,
+                    Entry {
+                        secret,
+                        upstream,
+                        cancels: Arc::new(tx),
+                    },
+                );
+                return (pid, secret, rx);
             }
         }
     }
@@ -42,12 +64,17 @@ impl CancelKeys {
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
     }
 
-    /// The upstream key for a client's (pid, secret); the secret is compared in constant time.
-    pub fn lookup(&self, pid: i32, secret: i32) -> Option<UpstreamKey> {
+    /// A client's CancelRequest: tells its session and returns the upstream key to cancel with;
+    /// None when (pid, secret) is not a live session's (the secret is compared in constant time).
+    pub fn cancel(&self, pid: i32, secret: i32) -> Option<UpstreamKey> {
         let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        let (expected, up) = keys.get(&pid)?;
-        let diff = (expected ^ secret).to_be_bytes().iter().fold(0u8, |a, b| a | b);
-        (diff == 0).then_some(*up)
+        let entry = keys.get(&pid)?;
+        let diff = (entry.secret ^ secret).to_be_bytes().iter().fold(0u8, |a, b| a | b);
+        if diff != 0 {
+            return None;
+        }
+        entry.cancels.send_modify(|n| *n += 1);
+        Some(entry.upstream)
     }
 }
 
@@ -56,17 +83,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_right_secret_finds_the_upstream() {
+    fn only_the_right_secret_cancels() {
         let keys = CancelKeys::default();
         let up = UpstreamKey {
             addr: "127.0.0.1:5432".parse().unwrap(),
             pid: 42,
             secret: 7,
         };
-        let (pid, secret) = keys.register(up);
-        assert_eq!(keys.lookup(pid, secret).unwrap().pid, 42);
-        assert!(keys.lookup(pid, secret.wrapping_add(1)).is_none());
+        let (pid, secret, mut cancels) = keys.register(up);
+        cancels.mark_unchanged();
+        assert!(keys.cancel(pid, secret.wrapping_add(1)).is_none());
+        assert!(
+            !cancels.has_changed().unwrap(),
+            "a wrong secret tells the session nothing"
+        );
+        assert_eq!(keys.cancel(pid, secret).unwrap().pid, 42);
+        assert!(cancels.has_changed().unwrap());
         keys.remove(pid);
-        assert!(keys.lookup(pid, secret).is_none());
+        assert!(keys.cancel(pid, secret).is_none());
     }
 }

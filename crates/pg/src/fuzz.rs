@@ -50,7 +50,7 @@ pub fn frontend(data: &[u8]) {
     }
     let text = String::from_utf8_lossy(data);
     let _ = crate::shape::shape(&text);
-    let _ = crate::messages::refusal_sql(&text, &text, &text);
+    let _ = crate::messages::refusal_sql(&text, &text, &text, &text);
 }
 
 #[cfg(test)]

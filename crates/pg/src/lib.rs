@@ -5,8 +5,11 @@
 //! credentials only Airlock holds. Every Query and Parse is judged by the control plane: allowed
 //! statements go on as they came, refused and held ones are replaced by a statement that makes the
 //! server itself raise SQLSTATE 42501 with Airlock's reason (so transactions fail exactly as on any
-//! server error), and an approved destructive statement runs once, after its snapshot. Results,
-//! COPY data and everything else pass as bytes; upstream sessions are pooled per resource.
+//! server error), and an approved destructive statement runs once, after its snapshot. An approval
+//! is bound to what the statement's names mean in the client's session (asked of the session
+//! itself, resolved to schema-qualified relations and OIDs), and a held statement waits for the
+//! humans up to `[server] hold_wait`. Results, COPY data and everything else pass as bytes;
+//! upstream sessions are pooled per resource.
 //!
 //! ```
 //! use airlock_pg::{ErrorResponse, Framer, Piece};
@@ -18,13 +21,19 @@
 //! ```
 
 mod audit;
+mod blast;
 mod cancel;
 mod error;
 mod fuzz;
 mod gateway;
 mod judge;
+mod measure;
+mod measure_tls;
 mod messages;
+mod names;
 mod pool;
+mod probe;
+mod resolve;
 mod scram;
 mod session;
 mod shape;

@@ -69,7 +69,7 @@ impl Target {
 
 /// Takes `sslmode` and `sslrootcert` out of a URL's query (or a conninfo string), which the gateway
 /// handles itself: the URL without them, and their values.
-fn take_tls_params(url: &str) -> (String, Option<String>, Option<String>) {
+pub(crate) fn take_tls_params(url: &str) -> (String, Option<String>, Option<String>) {
     let (mut mode, mut root) = (None, None);
     let mut take = |pair: &str| -> bool {
         match pair.split_once('=') {

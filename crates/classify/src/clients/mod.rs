@@ -8,6 +8,7 @@ mod sqlite;
 
 use crate::arg::Arg;
 use crate::ctx::Ctx;
+use crate::options::{parse, Grammar, Item};
 use crate::shell::Stream;
 use crate::sql::SqlDialect;
 use crate::Risk;
@@ -29,9 +30,111 @@ pub(crate) fn run(name: &str, args: &[Arg], stdin: &Stream, summary: &str, ctx: 
         {
             sqlite::run_d1(&args[2..], summary, ctx)
         }
-        _ => return embedded_sql(name, args, summary, ctx),
+        "cqlsh" => sql_shell(
+            name,
+            args,
+            &["-e", "--execute"],
+            &["-f", "--file"],
+            stdin,
+            SqlDialect::Generic,
+            summary,
+            ctx,
+        ),
+        _ => match hosted_shell(name, args) {
+            Some((rest, dialect)) => sql_shell(
+                name,
+                rest,
+                &["-c", "--command", "-e", "--execute"],
+                &["-f", "--file"],
+                stdin,
+                dialect,
+                summary,
+                ctx,
+            ),
+            None => return embedded_sql(name, args, summary, ctx),
+        },
     }
     true
+}
+
+/// Hosted databases' SQL shells (`fly postgres connect`, `pscale shell`, `turso db shell`…): the
+/// arguments after the subcommand, and the SQL they speak.
+fn hosted_shell<'a>(name: &str, args: &'a [Arg]) -> Option<(&'a [Arg], SqlDialect)> {
+    const SHELLS: [(&str, &[&str], SqlDialect); 7] = [
+        ("fly", &["postgres", "connect"], SqlDialect::Postgres),
+        ("flyctl", &["postgres", "connect"], SqlDialect::Postgres),
+        ("fly", &["pg", "connect"], SqlDialect::Postgres),
+        ("pscale", &["shell"], SqlDialect::MySql),
+        ("turso", &["db", "shell"], SqlDialect::Sqlite),
+        ("neonctl", &["psql"], SqlDialect::Postgres),
+        ("railway", &["connect"], SqlDialect::Postgres),
+    ];
+    let words: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.text.starts_with('-'))
+        .map(|a| a.text.as_str())
+        .collect();
+    SHELLS.iter().find_map(|(p, sub, d)| {
+        (*p == name && words.len() >= sub.len() && words[..sub.len()] == **sub).then(|| {
+            let at = args
+                .iter()
+                .position(|a| a.text == sub[sub.len() - 1])
+                .map_or(0, |i| i + 1);
+            (&args[at..], *d)
+        })
+    })
+}
+
+/// A SQL shell: SQL from a flag, a file, a positional after the database name (turso), or stdin.
+#[allow(clippy::too_many_arguments)]
+fn sql_shell(
+    client: &str,
+    args: &[Arg],
+    sql_flags: &[&str],
+    file_flags: &[&str],
+    stdin: &Stream,
+    dialect: SqlDialect,
+    summary: &str,
+    ctx: &mut Ctx<'_>,
+) {
+    let value_flags: Vec<&str> = sql_flags
+        .iter()
+        .chain(file_flags)
+        .copied()
+        .chain([
+            "-a",
+            "--app",
+            "--org",
+            "-o",
+            "--branch",
+            "-u",
+            "--username",
+            "-p",
+            "--password",
+            "-k",
+            "--keyspace",
+            "--database",
+            "-d",
+            "--region",
+        ])
+        .collect();
+    let a = ClientArgs::parse(args, &value_flags);
+    for app in a.get(&["-a", "--app"]) {
+        ctx.target(crate::TargetKind::App, app);
+    }
+    let mut sources: Vec<SqlSource> = a.values_of(sql_flags).into_iter().map(SqlSource::Text).collect();
+    sources.extend(a.values_of(file_flags).into_iter().map(SqlSource::File));
+    if let Some(db) = a.positionals.first() {
+        ctx.target(crate::TargetKind::Database, db.text.clone());
+    }
+    // `turso db shell DB "SQL"`: SQL after the database (pscale's second word is a branch).
+    if client == "turso" {
+        sources.extend(a.positionals.iter().skip(1).cloned().map(SqlSource::Text));
+    }
+    if sources.is_empty() {
+        sources.push(SqlSource::Stdin);
+    }
+    sql_from(&sources, stdin, dialect, client, summary, ctx);
 }
 
 /// Where a client's SQL comes from.
@@ -91,56 +194,43 @@ fn stdin_sql(stdin: &Stream, dialect: SqlDialect, client: &str, summary: &str, c
     );
 }
 
-/// Splits a client's arguments: flags with values (per `value_flags`, also `--flag=value` and glued
-/// short forms like `-hlocalhost`), and positionals.
-pub(super) struct ClientArgs<'a> {
-    pub values: Vec<(&'a str, &'a Arg)>,
-    pub attached: Vec<(String, Arg)>,
-    pub switches: Vec<&'a str>,
-    pub positionals: Vec<&'a Arg>,
+/// A client's arguments split by the shared option grammar: options with their values (in the
+/// order given), switches, and positionals.
+pub(super) struct ClientArgs {
+    pub values: Vec<(String, Arg)>,
+    pub switches: Vec<String>,
+    pub positionals: Vec<Arg>,
 }
 
-impl<'a> ClientArgs<'a> {
-    pub(super) fn parse(args: &'a [Arg], value_flags: &[&'a str]) -> ClientArgs<'a> {
+impl ClientArgs {
+    /// Clustered short options (`psql -XAtc SQL`, `mysql -Nse SQL`) are read as the client would.
+    pub(super) fn parse(args: &[Arg], value_flags: &[&str]) -> ClientArgs {
+        Self::parse_with(args, value_flags, true)
+    }
+
+    /// For clients whose single-dash options are words (`sqlite3 -cmd`).
+    pub(super) fn parse_words(args: &[Arg], value_flags: &[&str]) -> ClientArgs {
+        Self::parse_with(args, value_flags, false)
+    }
+
+    fn parse_with(args: &[Arg], value_flags: &[&str], clusters: bool) -> ClientArgs {
+        let grammar = Grammar {
+            program: "",
+            value_flags,
+            switches: &[],
+            clusters,
+        };
         let mut out = ClientArgs {
             values: Vec::new(),
-            attached: Vec::new(),
             switches: Vec::new(),
             positionals: Vec::new(),
         };
-        let mut i = 0;
-        while i < args.len() {
-            let a = &args[i];
-            let t = a.text.as_str();
-            if t.starts_with("--") && t.contains('=') {
-                let (k, v) = t.split_once('=').unwrap_or((t, ""));
-                out.attached.push((
-                    k.to_owned(),
-                    Arg {
-                        text: v.to_owned(),
-                        ..a.clone()
-                    },
-                ));
-            } else if value_flags.contains(&t) {
-                if let Some(v) = args.get(i + 1) {
-                    out.values
-                        .push((value_flags.iter().find(|f| **f == t).copied().unwrap_or(""), v));
-                    i += 1;
-                }
-            } else if t.starts_with('-') && !t.starts_with("--") && t.len() > 2 && value_flags.contains(&&t[..2]) {
-                out.attached.push((
-                    t[..2].to_owned(),
-                    Arg {
-                        text: t[2..].to_owned(),
-                        ..a.clone()
-                    },
-                ));
-            } else if t.starts_with('-') && t != "-" {
-                out.switches.push(t);
-            } else {
-                out.positionals.push(a);
+        for item in parse(args, &grammar) {
+            match item {
+                Item::Opt { name, value: Some(v) } => out.values.push((name, v)),
+                Item::Opt { name, value: None } => out.switches.push(name),
+                Item::Positional(a) => out.positionals.push(a),
             }
-            i += 1;
         }
         out
     }
@@ -151,23 +241,15 @@ impl<'a> ClientArgs<'a> {
     }
 
     pub(super) fn values_of(&self, flags: &[&str]) -> Vec<Arg> {
-        let mut v: Vec<Arg> = self
-            .values
+        self.values
             .iter()
-            .filter(|(f, _)| flags.contains(f))
-            .map(|(_, a)| (*a).clone())
-            .collect();
-        v.extend(
-            self.attached
-                .iter()
-                .filter(|(f, _)| flags.contains(&f.as_str()))
-                .map(|(_, a)| a.clone()),
-        );
-        v
+            .filter(|(f, _)| flags.contains(&f.as_str()))
+            .map(|(_, a)| a.clone())
+            .collect()
     }
 
     pub(super) fn has(&self, flags: &[&str]) -> bool {
-        self.switches.iter().any(|s| flags.contains(s))
+        self.switches.iter().any(|s| flags.contains(&s.as_str()))
     }
 }
 

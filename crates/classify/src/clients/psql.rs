@@ -58,17 +58,10 @@ pub(super) fn run(args: &[Arg], stdin: &Stream, summary: &str, ctx: &mut Ctx<'_>
     let mut sources: Vec<SqlSource> = Vec::new();
     // -c and -f run in the order given.
     for (flag, value) in &a.values {
-        match *flag {
-            "-c" | "--command" => sources.push(SqlSource::Text((*value).clone())),
-            "-f" | "--file" if value.text == "-" => sources.push(SqlSource::Stdin),
-            "-f" | "--file" => sources.push(SqlSource::File((*value).clone())),
-            _ => {}
-        }
-    }
-    for (flag, value) in &a.attached {
         match flag.as_str() {
-            "--command" | "-c" => sources.push(SqlSource::Text(value.clone())),
-            "--file" | "-f" => sources.push(SqlSource::File(value.clone())),
+            "-c" | "--command" => sources.push(SqlSource::Text(value.clone())),
+            "-f" | "--file" if value.text == "-" => sources.push(SqlSource::Stdin),
+            "-f" | "--file" => sources.push(SqlSource::File(value.clone())),
             _ => {}
         }
     }

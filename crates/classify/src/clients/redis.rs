@@ -76,7 +76,20 @@ pub(super) fn run(args: &[Arg], stdin: &Stream, summary: &str, ctx: &mut Ctx<'_>
         }
         return;
     }
-    command(&a.positionals, summary, ctx);
+    command(&a.positionals.iter().collect::<Vec<_>>(), summary, ctx);
+}
+
+/// `CONFIG SET save ""` or `CONFIG SET appendonly no`: persistence off, a safeguard removed.
+fn persistence_off(words: &[&Arg]) -> Option<&'static str> {
+    let w = |i: usize| words.get(i).map(|a| a.text.to_ascii_lowercase());
+    if w(0)? != "config" || w(1)? != "set" {
+        return None;
+    }
+    match (w(2)?.as_str(), w(3).unwrap_or_default().trim()) {
+        ("save", "") => Some("CONFIG SET save \"\" switches snapshots off: a restart loses the data"),
+        ("appendonly", "no") => Some("CONFIG SET appendonly no switches the append-only log off"),
+        _ => None,
+    }
 }
 
 fn command(words: &[&Arg], summary: &str, ctx: &mut Ctx<'_>) {
@@ -91,11 +104,29 @@ fn command(words: &[&Arg], summary: &str, ctx: &mut Ctx<'_>) {
         return;
     };
     let name = first.text.to_ascii_lowercase();
+    if let Some(why) = persistence_off(words) {
+        ctx.op(Risk::Destructive, summary, why);
+        return;
+    }
     let two = words.get(1).map(|w| format!("{name} {}", w.text.to_ascii_lowercase()));
     let rule = two
         .as_ref()
         .and_then(|t| packs.redis_commands.get(t))
         .or_else(|| packs.redis_commands.get(&name));
+    // A delete of keys chosen at run time (`… | xargs redis-cli DEL`) is not a bounded one.
+    let keys_unknown = words.len() < 2 || words[1..].iter().any(|w| w.dynamic || w.text.contains('*'));
+    if let Some(k) = rule.filter(|k| k.risk == Risk::Write && k.reason.starts_with("deletes") && keys_unknown) {
+        ctx.op(
+            Risk::Destructive,
+            summary,
+            format!(
+                "{}: {}, and the keys are only known at run time",
+                first.text.to_ascii_uppercase(),
+                k.reason
+            ),
+        );
+        return;
+    }
     match rule {
         Some(k) => ctx.op(
             k.risk,

@@ -21,7 +21,7 @@ const SQLITE_VALUE_FLAGS: [&str; 10] = [
 ];
 
 pub(super) fn run(args: &[Arg], stdin: &Stream, summary: &str, ctx: &mut Ctx<'_>) {
-    let a = ClientArgs::parse(args, &SQLITE_VALUE_FLAGS);
+    let a = ClientArgs::parse_words(args, &SQLITE_VALUE_FLAGS);
     if a.has(&["-version", "--version", "-help", "--help"]) {
         ctx.op(Risk::Read, summary, "sqlite3 only prints its version or help");
         return;

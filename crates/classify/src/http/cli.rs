@@ -12,7 +12,7 @@ use crate::Risk;
 /// Handles `name` if it is an HTTP client; returns false otherwise.
 pub(crate) fn run_client(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
     let requests = match name {
-        "curl" => curl(args, summary, ctx),
+        "curl" => super::curl::curl(args, summary, ctx),
         "wget" => wget(args, summary, ctx),
         "http" | "https" | "xh" | "xhs" => httpie(name, args, summary, ctx),
         "gh" if args.first().is_some_and(|a| a.text == "api") => gh_api(&args[1..]),
@@ -27,7 +27,25 @@ pub(crate) fn run_client(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<
             continue;
         }
         let reads = matches!(r.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-        if r.url.contains('$') && !reads {
+        // A run-time part that only fills in an id (`/zones/$ZONE/purge_cache`) does not change
+        // which endpoint is called; one in the host or the last segment could.
+        let last_segment = r
+            .url
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let host = r
+            .url
+            .split("://")
+            .nth(1)
+            .unwrap_or(&r.url)
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        if (last_segment.contains('$') || host.contains('$')) && !reads {
             // `DELETE https://api.x.io/items/$id` deletes whatever $id is: what is known stands.
             ctx.partially_known(summary, "part of the URL", |ctx| classify_request(&r, ctx));
             continue;
@@ -63,203 +81,7 @@ pub(crate) fn client_stdout(name: &str, args: &[Arg]) -> Stream {
     }
 }
 
-const CURL_VALUE_FLAGS: [&str; 52] = [
-    "-X",
-    "--request",
-    "-H",
-    "--header",
-    "-d",
-    "--data",
-    "--data-raw",
-    "--data-binary",
-    "--data-ascii",
-    "--data-urlencode",
-    "--json",
-    "-F",
-    "--form",
-    "--form-string",
-    "-T",
-    "--upload-file",
-    "-u",
-    "--user",
-    "-o",
-    "--output",
-    "-A",
-    "--user-agent",
-    "-e",
-    "--referer",
-    "-b",
-    "--cookie",
-    "-c",
-    "--cookie-jar",
-    "-K",
-    "--config",
-    "--url",
-    "-x",
-    "--proxy",
-    "-m",
-    "--max-time",
-    "--connect-timeout",
-    "-w",
-    "--write-out",
-    "-r",
-    "--range",
-    "-E",
-    "--cert",
-    "--key",
-    "--cacert",
-    "--resolve",
-    "--connect-to",
-    "-D",
-    "--dump-header",
-    "--retry",
-    "--oauth2-bearer",
-    "--variable",
-    "--limit-rate",
-];
-
-fn body_part(value: &Arg, urlencode: bool) -> Result<String, String> {
-    if value.dynamic {
-        return Err("a value only known at run time".to_owned());
-    }
-    let t = value.text.as_str();
-    if urlencode {
-        // --data-urlencode name@file reads a file; name=value is literal.
-        if let Some((_, f)) = t.split_once('@').filter(|(n, _)| !n.contains('=')) {
-            return Err(format!("the file {f}"));
-        }
-        return Ok(t.to_owned());
-    }
-    if let Some(f) = t.strip_prefix('@') {
-        return Err(if f == "-" {
-            "stdin".to_owned()
-        } else {
-            format!("the file {f}")
-        });
-    }
-    Ok(t.to_owned())
-}
-
-fn curl(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> Vec<Request> {
-    let mut method: Option<String> = None;
-    let mut headers = Vec::new();
-    let mut data: Vec<String> = Vec::new();
-    let mut unseen: Option<String> = None;
-    let mut urls: Vec<String> = Vec::new();
-    let mut get = false;
-    let mut head = false;
-    let mut upload = false;
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        let t = a.text.as_str();
-        let (flag, inline) = match t.split_once('=') {
-            Some((f, v)) if t.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (t, None),
-        };
-        let takes = CURL_VALUE_FLAGS.contains(&flag) && t.starts_with('-');
-        // Short flags may carry their value glued on: -XDELETE, -HAccept:x.
-        let (flag, glued) = if !takes
-            && t.len() > 2
-            && t.starts_with('-')
-            && !t.starts_with("--")
-            && CURL_VALUE_FLAGS.contains(&&t[..2])
-        {
-            (&t[..2], Some(t[2..].to_owned()))
-        } else {
-            (flag, inline)
-        };
-        let value: Option<Arg> = if CURL_VALUE_FLAGS.contains(&flag) && t.starts_with('-') {
-            match glued {
-                Some(v) => Some(Arg { text: v, ..a.clone() }),
-                None => {
-                    i += 1;
-                    args.get(i).cloned()
-                }
-            }
-        } else {
-            None
-        };
-        match (flag, value) {
-            ("-X" | "--request", Some(v)) => method = Some(v.text.to_ascii_uppercase()),
-            ("-H" | "--header", Some(v)) => {
-                if let Some((k, val)) = v.text.split_once(':') {
-                    headers.push((k.trim().to_owned(), val.trim().to_owned()));
-                }
-            }
-            ("-d" | "--data" | "--data-ascii" | "--data-binary", Some(v)) => match body_part(&v, false) {
-                Ok(p) => data.push(p),
-                Err(why) => unseen = Some(why),
-            },
-            ("--data-raw", Some(v)) => data.push(v.text.clone()),
-            ("--data-urlencode", Some(v)) => match body_part(&v, true) {
-                Ok(p) => data.push(p),
-                Err(why) => unseen = Some(why),
-            },
-            ("--json", Some(v)) => {
-                headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-                match body_part(&v, false) {
-                    Ok(p) => data.push(p),
-                    Err(why) => unseen = Some(why),
-                }
-            }
-            ("-F" | "--form" | "--form-string", Some(v)) => {
-                if v.text.contains("=@") || v.text.contains("=<") {
-                    unseen = Some("a file attached to the form".to_owned());
-                } else {
-                    data.push(v.text.clone());
-                }
-            }
-            ("-T" | "--upload-file", Some(_)) => {
-                upload = true;
-                unseen = Some("an uploaded file".to_owned());
-            }
-            ("-o" | "--output", Some(v)) => ctx.overwrite(&v.text, v.dynamic, summary),
-            ("-K" | "--config", Some(v)) => {
-                ctx.op(
-                    Risk::Unknown,
-                    summary,
-                    format!("curl reads more options from {}, which Airlock cannot see", v.text),
-                );
-            }
-            ("--url", Some(v)) => urls.push(v.text.clone()),
-            ("-G" | "--get", None) => get = true,
-            ("-I" | "--head", None) => head = true,
-            (_, None) if a.dynamic || (!t.starts_with('-') && looks_like_url(t)) => urls.push(t.to_owned()),
-            _ => {}
-        }
-        i += 1;
-    }
-    let has_body = !data.is_empty() || unseen.is_some();
-    let method = method.unwrap_or_else(|| {
-        if head {
-            "HEAD".into()
-        } else if upload {
-            "PUT".into()
-        } else if has_body && !get {
-            "POST".into()
-        } else {
-            "GET".into()
-        }
-    });
-    let body = match (unseen, get) {
-        (_, true) => Body::None,
-        (Some(why), false) => Body::Unseen(why),
-        (None, false) if data.is_empty() => Body::None,
-        (None, false) => Body::Text(data.join("&")),
-    };
-    let urls = if get && !data.is_empty() {
-        urls.into_iter()
-            .map(|u| format!("{u}{}{}", if u.contains('?') { '&' } else { '?' }, data.join("&")))
-            .collect()
-    } else {
-        urls
-    };
-    requests(urls, &method, &headers, &body)
-}
-
-/// One request per URL, all alike (curl and wget accept several URLs).
-fn requests(urls: Vec<String>, method: &str, headers: &[(String, String)], body: &Body) -> Vec<Request> {
+pub(super) fn requests(urls: Vec<String>, method: &str, headers: &[(String, String)], body: &Body) -> Vec<Request> {
     urls.into_iter()
         .map(|url| Request {
             method: method.to_owned(),
@@ -350,7 +172,7 @@ fn gh_api(args: &[Arg]) -> Vec<Request> {
     }]
 }
 
-fn looks_like_url(t: &str) -> bool {
+pub(super) fn looks_like_url(t: &str) -> bool {
     t.contains("://")
         || (t.contains('.') && !t.contains(' ') && Url::parse(t).is_some_and(|u| u.host.contains('.')))
         || t.starts_with("localhost")

@@ -61,6 +61,10 @@ pub(crate) fn lex(code: &str, lang: Lang) -> Vec<Tok> {
             while i < chars.len() && is_name_char(chars[i]) {
                 i += 1;
             }
+            // Ruby's bang and predicate methods (`update!`, `exists?`).
+            if lang == Lang::Ruby && matches!(chars.get(i), Some('!' | '?')) && chars.get(i + 1) != Some(&'=') {
+                i += 1;
+            }
             let word: String = chars[start..i].iter().collect();
             // String prefixes (r"", b'', f"") and quote-like operators (q(), qx{}, %x()).
             if let Some(&q) = chars.get(i) {

@@ -2,7 +2,9 @@
 //! `mongosh --eval`): calls of the standard file, process and database APIs, found by a lexer and
 //! judged by the `interpreters` rule pack.
 
+mod calls;
 mod lexer;
+mod tree;
 
 use lexer::{lex, Tok};
 
@@ -53,7 +55,7 @@ impl Lang {
 }
 
 /// The literal value of a call's first argument, when it is one.
-enum FirstArg {
+pub(crate) enum FirstArg {
     Literal(String),
     /// A list of literals (`["rm", "-rf", "x"]`), joined with spaces.
     List(String),
@@ -62,7 +64,7 @@ enum FirstArg {
     Dynamic,
 }
 
-fn api_matches(api: &Api, lang: Lang, name: &str) -> bool {
+pub(crate) fn api_matches(api: &Api, lang: Lang, name: &str) -> bool {
     api.langs.iter().any(|l| l == lang.pack_name())
         && api
             .names
@@ -70,11 +72,36 @@ fn api_matches(api: &Api, lang: Lang, name: &str) -> bool {
             .any(|n| name == n || name.strip_suffix(n.as_str()).is_some_and(|head| head.ends_with('.')))
 }
 
-/// Scans interpreter code for file, process and database calls.
+/// Scans interpreter code for file, process, database and HTTP calls: Python and JavaScript with
+/// their real parsers, the other languages with the lexer.
 pub(crate) fn scan(code: &str, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
     let Some(packs) = ctx.packs(summary) else {
         return;
     };
+    let grammar = match lang {
+        Lang::Python => Some(tree::Grammar::Python),
+        Lang::JavaScript | Lang::Mongo => Some(tree::Grammar::JavaScript),
+        _ => None,
+    };
+    if let Some((found, damaged)) = grammar.and_then(|g| tree::calls(code, g)) {
+        let known = calls::judge(&found, lang, packs, summary, ctx);
+        // Code the parser could not read in full is also scanned token by token, so that a call
+        // inside a part it gave up on is not missed.
+        if !damaged {
+            if !known {
+                ctx.op(
+                    Risk::Write,
+                    summary,
+                    "runs code with no known file, database, HTTP or process call; it counts as a bounded write",
+                );
+            }
+            return;
+        }
+    }
+    lexer_scan(code, lang, packs, summary, ctx);
+}
+
+fn lexer_scan(code: &str, lang: Lang, packs: &crate::packs::Packs, summary: &str, ctx: &mut Ctx<'_>) {
     let toks = lex(code, lang);
     // `p = '.gemini/settings.json'` then `open(p, 'w')`: simple literal assignments are followed.
     let mut vars: std::collections::HashMap<String, String> = std::collections::HashMap::new();
@@ -104,9 +131,11 @@ pub(crate) fn scan(code: &str, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
                 };
                 // A bare name that is not called (`os.remove` passed around, `import shutil`) is
                 // not a call; Perl and Ruby call without parentheses, so any argument counts.
+                // Ruby calls a method with no arguments by naming it (`Post.destroy_all`).
                 let called = matches!(toks.get(i + 1), Some(Tok::Punct('(')))
                     || (matches!(lang, Lang::Perl | Lang::Ruby)
-                        && matches!(toks.get(i + 1), Some(Tok::Str { .. } | Tok::Name(_))));
+                        && matches!(toks.get(i + 1), Some(Tok::Str { .. } | Tok::Name(_))))
+                    || (lang == Lang::Ruby && matches!(toks.get(i + 1), None | Some(Tok::Punct(';' | ')' | '}'))));
                 if !called {
                     continue;
                 }
@@ -177,9 +206,17 @@ fn command_document(
     }
 }
 
-fn apply(api: &Api, name: &str, arg: FirstArg, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
+pub(crate) fn apply(api: &Api, name: &str, arg: FirstArg, lang: Lang, summary: &str, ctx: &mut Ctx<'_>) {
     match api.effect {
         ApiEffect::Risk => {
+            // Deleting a build output, a cache or the user's temp files loses nothing.
+            if let (Risk::Destructive, Some(TargetKind::Path), FirstArg::Literal(p)) = (api.risk, api.target, &arg) {
+                if let Some(why) = crate::regen::restorable(p, ctx) {
+                    ctx.path_target(p, Risk::Write, summary);
+                    ctx.op(Risk::Write, summary, format!("{name}: {why}"));
+                    return;
+                }
+            }
             ctx.op(api.risk, summary, format!("{name}: {}", api.reason));
             if let (Some(kind), FirstArg::Literal(v) | FirstArg::List(v)) = (api.target, &arg) {
                 if kind == TargetKind::Path {
@@ -218,7 +255,7 @@ fn apply(api: &Api, name: &str, arg: FirstArg, lang: Lang, summary: &str, ctx: &
                 format!("{name} runs SQL built at run time, which cannot be checked"),
             ),
         },
-        ApiEffect::Command => {}
+        ApiEffect::Command | ApiEffect::Http | ApiEffect::Overwrite => {}
         ApiEffect::Code => match arg {
             FirstArg::Literal(s) => {
                 if ctx.enter("eval") {

@@ -37,10 +37,15 @@ pub(crate) struct Wrapper {
     pub shell_flags: Vec<String>,
     pub target_flags: HashMap<String, TargetKind>,
     pub stdin_args: bool,
+    pub mount_flags: Vec<String>,
 }
 
 pub(crate) enum ApiEffect {
     Risk,
+    /// An HTTP client: the call is a request, judged by the HTTP classifier.
+    Http,
+    /// The first argument names a file whose content the call replaces.
+    Overwrite,
     Shell,
     Sql,
     Code,
@@ -61,6 +66,16 @@ pub(crate) struct Api {
 pub(crate) struct Keyword {
     pub risk: Risk,
     pub reason: String,
+    /// The SQL dialects that have this function built in (all when empty).
+    pub dialects: Vec<String>,
+}
+
+/// A kind of path the toolchain recreates (see `packs/regenerable.toml`).
+pub(crate) struct Regen {
+    pub names: Vec<String>,
+    pub beside: Vec<String>,
+    pub home: bool,
+    pub reason: String,
 }
 
 /// Every pack, compiled for lookup.
@@ -75,6 +90,9 @@ pub(crate) struct Packs {
     pub mutations: HashMap<String, Keyword>,
     pub destructive_verbs: Vec<String>,
     pub destructive_flags: Vec<String>,
+    /// Words that make an unknown program's subcommand destructive (a superset of the API verbs).
+    pub subcommand_verbs: Vec<String>,
+    pub regenerable: Vec<Regen>,
 }
 
 impl Packs {
@@ -86,6 +104,11 @@ impl Packs {
             .iter()
             .find(|(g, _)| glob_match(g, program))
             .and_then(|&(_, i)| self.tools.get(i))
+    }
+
+    /// Every program name a pack lists (not the glob ones).
+    pub(crate) fn tool_names(&self) -> impl Iterator<Item = &str> {
+        self.tool_by_name.keys().map(String::as_str)
     }
 
     pub(crate) fn wrappers(&self, program: &str) -> &[Wrapper] {
@@ -153,6 +176,7 @@ fn keywords(
         let kw = Keyword {
             risk: risk(pack, &k.risk)?,
             reason: k.reason,
+            dialects: k.dialects,
         };
         for n in k.names {
             let n = if fold_case { n.to_ascii_lowercase() } else { n };
@@ -174,6 +198,8 @@ fn load_all() -> Result<Packs, PackError> {
         mutations: HashMap::new(),
         destructive_verbs: Vec::new(),
         destructive_flags: Vec::new(),
+        subcommand_verbs: Vec::new(),
+        regenerable: Vec::new(),
     };
     for (name, text) in PACK_FILES {
         let file: spec::PackFile = serde_json::from_str(text).map_err(|e| err(name, e.to_string()))?;
@@ -208,6 +234,7 @@ fn load_all() -> Result<Packs, PackError> {
                     shell_flags: w.shell_flags.clone(),
                     target_flags: kinds(name, &w.target_flags)?,
                     stdin_args: w.stdin_args,
+                    mount_flags: w.mount_flags.clone(),
                 });
             }
         }
@@ -219,6 +246,8 @@ fn load_all() -> Result<Packs, PackError> {
                 "code" => ApiEffect::Code,
                 "filter" => ApiEffect::Filter,
                 "command" => ApiEffect::Command,
+                "http" => ApiEffect::Http,
+                "overwrite" => ApiEffect::Overwrite,
                 other => return Err(err(name, format!("api effect {other:?} is not known"))),
             };
             packs.apis.push(Api {
@@ -233,7 +262,15 @@ fn load_all() -> Result<Packs, PackError> {
         keywords(name, file.command, &mut packs.redis_commands, true)?;
         keywords(name, file.function, &mut packs.sql_functions, true)?;
         keywords(name, file.mutation, &mut packs.mutations, false)?;
+        packs.regenerable.extend(file.regenerable.into_iter().map(|r| Regen {
+            names: r.names,
+            beside: r.beside,
+            home: r.home,
+            reason: r.reason,
+        }));
         if let Some(v) = file.verbs {
+            packs.subcommand_verbs.extend(v.destructive.iter().cloned());
+            packs.subcommand_verbs.extend(v.subcommand);
             packs.destructive_verbs.extend(v.destructive);
             packs.destructive_flags.extend(v.destructive_flags);
         }

@@ -23,6 +23,8 @@ pub(super) struct PackFile {
     #[serde(default)]
     pub verbs: Option<VerbsSpec>,
     #[serde(default)]
+    pub regenerable: Vec<RegenSpec>,
+    #[serde(default)]
     pub example: Vec<ExampleSpec>,
 }
 
@@ -34,12 +36,18 @@ pub(super) struct ToolSpec {
     pub default: String,
     #[serde(default)]
     pub value_flags: Vec<String>,
+    /// Flags that never take a separate value, whatever the converted Fig grammar says.
+    #[serde(default)]
+    pub switches: Vec<String>,
     #[serde(default)]
     pub short_clusters: Option<bool>,
     #[serde(default)]
     pub target_flags: BTreeMap<String, String>,
     #[serde(default)]
     pub kv_targets: BTreeMap<String, String>,
+    /// Keys of positional `KEY=VALUE` words whose value is a file the tool overwrites (`dd of=`).
+    #[serde(default)]
+    pub kv_overwrite: Vec<String>,
     #[serde(default)]
     pub rule: Vec<RuleSpec>,
 }
@@ -71,6 +79,26 @@ pub(super) struct RuleSpec {
     pub skip: usize,
     #[serde(default)]
     pub overwrite: Option<String>,
+    /// The rule's targets are deleted: when every one is regenerable or git can restore it, the
+    /// rule counts as a write.
+    #[serde(default)]
+    pub deletes: bool,
+    /// When this rule matches, its risk is the verdict whatever else matches (a tool's own dry
+    /// run: `git push -n`, `wal-g delete` without `--confirm`).
+    #[serde(default)]
+    pub overrides: bool,
+}
+
+/// Paths whose deletion the toolchain undoes (see `packs/regenerable.toml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RegenSpec {
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub beside: Vec<String>,
+    #[serde(default)]
+    pub home: bool,
+    pub reason: String,
 }
 
 /// A program that runs another program: `sudo`, `timeout 5`, `ssh HOST`, `kubectl exec POD --`…
@@ -107,6 +135,9 @@ pub(super) struct WrapperSpec {
     /// The wrapped command reads its arguments from stdin (xargs): they are unknown.
     #[serde(default)]
     pub stdin_args: bool,
+    /// Flags whose value mounts a host path into the command's world (`docker run -v HOST:CTR`).
+    #[serde(default)]
+    pub mount_flags: Vec<String>,
 }
 
 fn default_argv() -> String {
@@ -145,6 +176,9 @@ pub(super) struct KeywordSpec {
     pub names: Vec<String>,
     pub risk: String,
     pub reason: String,
+    /// SQL functions only: the dialects that have it built in (all when empty).
+    #[serde(default)]
+    pub dialects: Vec<String>,
 }
 
 /// Words that make an API operation name destructive (`volumeDelete`, `delete_users`, `/purge`).
@@ -152,6 +186,9 @@ pub(super) struct KeywordSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct VerbsSpec {
     pub destructive: Vec<String>,
+    /// Extra words that make an unknown program's subcommand destructive.
+    #[serde(default)]
+    pub subcommand: Vec<String>,
     /// Boolean arguments that, when true, make any mutation destructive (`force: true`).
     #[serde(default)]
     pub destructive_flags: Vec<String>,

@@ -4,6 +4,7 @@ use super::spec::{RuleSpec, ToolSpec};
 use super::{err, kind, kinds, risk, PackError};
 use crate::arg::Arg;
 use crate::glob::glob_match;
+use crate::options::{parse, Grammar, Item};
 use crate::{Risk, TargetKind};
 
 /// Flags every tool understands the same way: they name where the action lands.
@@ -35,15 +36,19 @@ struct Rule {
     targets: Option<TargetKind>,
     skip: usize,
     overwrite: Option<Overwrite>,
+    deletes: bool,
+    overrides: bool,
 }
 
 pub(crate) struct Tool {
     pub names: Vec<String>,
     default: Risk,
     value_flags: Vec<String>,
+    switches: Vec<String>,
     short_clusters: bool,
     target_flags: HashMap<String, TargetKind>,
     kv_targets: HashMap<String, TargetKind>,
+    kv_overwrite: Vec<String>,
     rules: Vec<Rule>,
 }
 
@@ -57,14 +62,19 @@ pub(crate) struct ToolVerdict {
     pub overwrites: Vec<String>,
     /// A word that selects the subcommand is only known at run time.
     pub dynamic_subcommand: bool,
+    /// Paths (as written) that rules marked `deletes` remove.
+    pub deleted: Vec<String>,
+    /// Whether every rule that made the verdict destructive only deletes `deleted`.
+    pub only_deletes: bool,
 }
 
-/// The arguments split into flags and positionals, per the tool's value-taking flags.
+/// The arguments split into flags and positionals, per the tool's option grammar.
 struct Split<'a> {
-    flags: Vec<&'a str>,
+    /// Every option as written (`-xdf`, `--force`) and, for clusters, each letter (`-x`, `-d`, `-f`).
+    flags: Vec<String>,
     /// (text, is dynamic)
     positionals: Vec<(&'a str, bool)>,
-    flag_values: Vec<(&'a str, &'a str)>,
+    flag_values: Vec<(String, String)>,
 }
 
 impl Tool {
@@ -77,56 +87,79 @@ impl Tool {
             names: spec.names,
             default: risk(pack, &spec.default)?,
             value_flags: spec.value_flags,
+            switches: spec.switches,
             short_clusters: spec.short_clusters.unwrap_or(true),
             target_flags: kinds(pack, &spec.target_flags)?,
             kv_targets: kinds(pack, &spec.kv_targets)?,
+            kv_overwrite: spec.kv_overwrite,
             rules,
         })
     }
 
-    fn split<'a>(&self, args: &'a [Arg]) -> Split<'a> {
+    fn split<'a>(&self, program: &str, args: &'a [Arg]) -> Split<'a> {
+        // A flag that names a target always carries it as its value.
+        let value_flags: Vec<&str> = self
+            .value_flags
+            .iter()
+            .chain(self.target_flags.keys())
+            .map(String::as_str)
+            .collect();
+        let switches: Vec<&str> = self.switches.iter().map(String::as_str).collect();
+        let grammar = Grammar {
+            program,
+            value_flags: &value_flags,
+            switches: &switches,
+            clusters: self.short_clusters,
+        };
         let mut s = Split {
             flags: Vec::new(),
             positionals: Vec::new(),
             flag_values: Vec::new(),
         };
-        let mut i = 0;
-        let mut only_positionals = false;
-        while i < args.len() {
-            let a = &args[i];
-            let t = a.text.as_str();
-            if only_positionals || a.dynamic || !t.starts_with('-') || t == "-" {
-                s.positionals.push((t, a.dynamic));
-            } else if t == "--" {
-                s.flags.push(t);
-                only_positionals = true;
-            } else {
-                s.flags.push(t);
-                if let Some((name, value)) = t.split_once('=') {
-                    s.flag_values.push((name, value));
-                } else if self.value_flags.iter().any(|f| f == t) {
-                    if let Some(v) = args.get(i + 1) {
-                        s.flag_values.push((t, v.text.as_str()));
-                        i += 1;
+        // The parser keeps no reference into `args`; map positionals back by walking in order.
+        let mut rest = args.iter();
+        for item in parse(args, &grammar) {
+            match item {
+                Item::Positional(p) => {
+                    if let Some(orig) = rest.by_ref().find(|a| a.text == p.text && a.dynamic == p.dynamic) {
+                        s.positionals.push((orig.text.as_str(), orig.dynamic));
+                    }
+                }
+                Item::Opt { name, value } => {
+                    // `--dry-run=none`, `--force=false`: the option is given but switched off.
+                    let off = value
+                        .as_ref()
+                        .is_some_and(|v| matches!(v.text.to_ascii_lowercase().as_str(), "none" | "false"));
+                    if let Some(v) = value {
+                        s.flag_values.push((name.clone(), v.text));
+                    }
+                    if !off {
+                        s.flags.push(name);
                     }
                 }
             }
-            i += 1;
+        }
+        // Clusters also count as written, for rules that name a single-dash word (`-destroy`).
+        for a in args {
+            let t = a.text.as_str();
+            if t.starts_with('-')
+                && !t.starts_with("--")
+                && t.len() > 2
+                && !t.contains('=')
+                && !s.flags.iter().any(|f| f == t)
+            {
+                s.flags.push(t.split_once('=').map_or(t, |(f, _)| f).to_owned());
+            }
         }
         s
     }
 
     fn has_flag(&self, split: &Split<'_>, flag: &str) -> bool {
-        split.flags.iter().any(|&f| {
+        split.flags.iter().any(|f| {
             if f == flag {
                 return true;
             }
-            if let Some(rest) = f.strip_prefix(flag) {
-                if rest.starts_with('=') {
-                    return true;
-                }
-            }
-            // `-xdf` holds `-f`; a long flag never matches inside a cluster.
+            // `-tzf` holds `-t` even for tools whose Fig grammar reads single-dash words whole.
             let short = flag.len() == 2 && flag.starts_with('-') && !flag.starts_with("--");
             self.short_clusters
                 && short
@@ -164,12 +197,17 @@ impl Tool {
 
     /// Applies the tool's rules to its arguments (not including the program name).
     pub(crate) fn evaluate(&self, program: &str, args: &[Arg]) -> ToolVerdict {
-        let split = self.split(args);
-        let mut v = ToolVerdict::default();
+        let split = self.split(program, args);
+        let mut v = ToolVerdict {
+            only_deletes: true,
+            ..ToolVerdict::default()
+        };
         let max_sub = self.rules.iter().map(|r| r.sub.len()).max().unwrap_or(0);
         v.dynamic_subcommand = split.positionals.iter().take(max_sub).any(|(_, d)| *d);
+        // A matching rule that overrides (a dry run) is the whole verdict.
+        let overriding = self.rules.iter().find(|r| r.overrides && self.rule_matches(r, &split));
         for rule in &self.rules {
-            if !self.rule_matches(rule, &split) {
+            if !self.rule_matches(rule, &split) || overriding.is_some_and(|o| !std::ptr::eq(o, rule)) {
                 continue;
             }
             v.risk = Some(v.risk.map_or(rule.risk, |r| r.combine(rule.risk)));
@@ -178,6 +216,11 @@ impl Tool {
             }
             let start = (rule.sub.len() + rule.skip).min(split.positionals.len());
             let rest = &split.positionals[start..];
+            if rule.deletes {
+                v.deleted.extend(rest.iter().map(|(p, _)| (*p).to_owned()));
+            } else if rule.risk == Risk::Destructive {
+                v.only_deletes = false;
+            }
             if let Some(k) = rule.targets {
                 v.targets.extend(rest.iter().map(|(p, _)| (k, (*p).to_owned())));
             }
@@ -205,23 +248,18 @@ impl Tool {
         for (flag, value) in &split.flag_values {
             let k = self
                 .target_flags
-                .get(*flag)
+                .get(flag.as_str())
                 .copied()
-                .or_else(|| GENERIC_TARGET_FLAGS.iter().find(|(f, _)| f == flag).map(|(_, k)| *k));
+                .or_else(|| GENERIC_TARGET_FLAGS.iter().find(|(f, _)| *f == flag).map(|(_, k)| *k));
             if let Some(k) = k {
-                v.targets.push((k, (*value).to_owned()));
-            }
-        }
-        // Short target flags may be glued to their value: `-nprod`.
-        for f in &split.flags {
-            for (flag, k) in &self.target_flags {
-                if flag.len() == 2 && f.len() > 2 && f.starts_with(flag.as_str()) && !f.starts_with("--") {
-                    v.targets.push((*k, f[2..].to_owned()));
-                }
+                v.targets.push((k, value.clone()));
             }
         }
         for (p, _) in &split.positionals {
             if let Some((key, value)) = p.split_once('=') {
+                if self.kv_overwrite.iter().any(|k| k == key) && !value.starts_with("/dev/") {
+                    v.overwrites.push(value.to_owned());
+                }
                 if let Some(k) = self.kv_targets.get(key) {
                     v.targets.push((*k, value.to_owned()));
                 }
@@ -253,5 +291,7 @@ fn compile_rule(pack: &str, r: RuleSpec) -> Result<Rule, PackError> {
         targets: r.targets.as_deref().map(|k| kind(pack, k)).transpose()?,
         skip: r.skip,
         overwrite,
+        deletes: r.deletes,
+        overrides: r.overrides,
     })
 }

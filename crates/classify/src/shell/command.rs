@@ -55,6 +55,15 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     let program = &words[0];
     let args = &words[1..];
     if program.dynamic {
+        // `${RM:-rm} -rf x`: the default is what runs unless the variable is set, so it stands.
+        if let Some(default) = parameter_default(&program.text) {
+            let mut w = words.to_vec();
+            w[0] = Arg::literal(default);
+            ctx.partially_known(&summary, "the program to run", |ctx| {
+                run(&w, assignments, stdin, ctx);
+            });
+            return Stream::Opaque;
+        }
         ctx.op(
             Risk::Unknown,
             &summary,
@@ -62,8 +71,37 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
         );
         return Stream::Opaque;
     }
+    if ctx.functions.contains(&program.text) {
+        ctx.op(
+            Risk::Read,
+            &summary,
+            format!("calls the shell function {}, judged where it is defined", program.text),
+        );
+        return Stream::Opaque;
+    }
+    // `set -- git reset --hard; "$@"`: the positional parameters, as set earlier in the line.
+    if program.text == "set" && args.first().is_some_and(|a| a.text == "--") {
+        let params: Vec<&str> = args[1..].iter().map(|a| a.text.as_str()).collect();
+        ctx.vars.insert("@".to_owned(), params.join(" "));
+        ctx.op(Risk::Read, &summary, "sets the positional parameters");
+        return Stream::Terminal;
+    }
+    if program.glob {
+        return glob_program(words, assignments, stdin, &summary, ctx);
+    }
+    if let Some(real) = real_program(program, ctx) {
+        ctx.op(Risk::Read, &summary, format!("{} is the program {real}", program.text));
+        let mut renamed = words.to_vec();
+        renamed[0] = Arg::literal(real);
+        return run(&renamed, assignments, stdin, ctx);
+    }
     for (name, value) in assignments {
         record_env_target(name, &value.text, ctx);
+    }
+    ctx.env = assignments.to_vec();
+    super::config_code::environment(assignments, &summary, ctx);
+    if let Some(why) = crate::safeguard::in_args(args) {
+        ctx.op(Risk::Destructive, &summary, why);
     }
     for a in args {
         if a.text.contains("://") {
@@ -110,24 +148,31 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     if http::run_client(name, args, &summary, ctx) {
         return http::client_stdout(name, args);
     }
-    match name {
-        "find" => {
-            find(args, &summary, ctx);
-            return Stream::Opaque;
-        }
-        "make" | "gmake" | "just" | "task" => {
-            let target = args.iter().find(|a| !a.text.starts_with('-') && !a.text.contains('='));
-            let what = target.map_or("its default target".to_owned(), |t| format!("target {}", t.text));
-            ctx.target(TargetKind::Script, format!("{name} {what}"));
-            ctx.op(
-                Risk::Write,
-                &summary,
-                format!("runs the {name} {what}; its recipe decides what really happens"),
-            );
-            return Stream::Opaque;
-        }
-        _ => {}
+    if name == "find" {
+        find(args, &summary, ctx);
+        return Stream::Opaque;
     }
+    if let Some(why) = super::help::only_prints(args) {
+        ctx.op(Risk::Read, &summary, format!("{name}: {why}"));
+        return Stream::Opaque;
+    }
+    if super::tasks::run(name, args, &summary, ctx) || super::consoles::run(name, args, &summary, ctx) {
+        return Stream::Opaque;
+    }
+    if name == "git" && super::config_code::git(args, &summary, ctx) {
+        return Stream::Opaque;
+    }
+    if name == "sed" {
+        super::written::sed_in_place(args, ctx);
+    }
+    if matches!(name, "terraform" | "tofu") && terraform_saved_destroy(args, &summary, ctx) {
+        return Stream::Opaque;
+    }
+    if matches!(name, "pwsh" | "powershell" | "powershell.exe" | "pwsh.exe") {
+        super::powershell::run(args, &summary, ctx);
+        return Stream::Opaque;
+    }
+    record_program_copy(name, args, ctx);
     let out = stdout_of(name, args, &stdin);
     if pack_tool(name, args, &summary, ctx) {
         return out;
@@ -138,6 +183,127 @@ pub(super) fn run(words: &[Arg], assignments: &[(String, Arg)], stdin: Stream, c
     }
     unknown_program(name, args, &summary, ctx);
     Stream::Opaque
+}
+
+/// The literal default of `${NAME:-word}` / `${NAME-word}`, if that is all the word is.
+fn parameter_default(text: &str) -> Option<String> {
+    let inner = text.strip_prefix("${")?.strip_suffix('}')?;
+    let (name, default) = inner.split_once(":-").or_else(|| inner.split_once('-'))?;
+    let simple = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c));
+    (simple(name) && simple(default) && !default.contains("${")).then(|| default.to_owned())
+}
+
+/// Whether a program is one Airlock has a rule for (a pack, a shell, an interpreter…).
+fn known_program(name: &str) -> bool {
+    SHELLS.contains(&name)
+        || Lang::of_program(name).is_some()
+        || packs().is_ok_and(|p| p.tool(name).is_some() || !p.wrappers(name).is_empty())
+        || matches!(
+            name,
+            "curl" | "wget" | "psql" | "mysql" | "sqlite3" | "redis-cli" | "mongosh" | "find" | "eval"
+        )
+}
+
+/// The program a path really runs when it is a copy of or a link to a known one: made earlier in
+/// this command line, or as the World sees it (symlink target, byte-identical copy).
+fn real_program(program: &Arg, ctx: &Ctx<'_>) -> Option<String> {
+    if !program.text.contains('/') || known_program(basename(&program.text)) {
+        return None;
+    }
+    let resolved = ctx.resolve_path(&program.text);
+    ctx.program_aliases
+        .get(&resolved)
+        .cloned()
+        .or_else(|| ctx.world.program_identity(std::path::Path::new(&resolved)))
+        .filter(|real| known_program(real))
+}
+
+/// A program named by a pattern (`/bin/r?`, `/usr/bin/[r]m`): every known program it could be is
+/// judged; one that matches none is unknown.
+fn glob_program(
+    words: &[Arg],
+    assignments: &[(String, Arg)],
+    stdin: Stream,
+    summary: &str,
+    ctx: &mut Ctx<'_>,
+) -> Stream {
+    let pattern = basename(&words[0].text).to_owned();
+    let mut names: Vec<String> = packs()
+        .map(|p| p.tool_names().map(str::to_owned).collect())
+        .unwrap_or_default();
+    names.extend(SHELLS.iter().map(|s| (*s).to_owned()));
+    names.retain(|n| super::expansion::glob_matches(&pattern, n));
+    names.sort();
+    if names.is_empty() {
+        ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("the program's name is a pattern ({pattern}) that matches no program Airlock knows"),
+        );
+        return Stream::Opaque;
+    }
+    for n in names.iter().take(8) {
+        ctx.op(Risk::Read, summary, format!("the pattern {pattern} can name {n}"));
+        let mut w = words.to_vec();
+        w[0] = Arg::literal(n.clone());
+        run(&w, assignments, stdin.clone(), ctx);
+    }
+    Stream::Opaque
+}
+
+/// `terraform plan -destroy -out=F` then `terraform apply F`: the saved plan is a destroy plan.
+/// Returns true when the apply of such a plan was judged.
+fn terraform_saved_destroy(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
+    let sub = args.iter().find(|a| !a.text.starts_with('-')).map(|a| a.text.as_str());
+    match sub {
+        Some("plan") => {
+            let destroy = args.iter().any(|a| a.text == "-destroy" || a.text == "--destroy");
+            let out = args
+                .iter()
+                .find_map(|a| a.text.strip_prefix("-out=").or_else(|| a.text.strip_prefix("--out=")));
+            if let Some(out) = out {
+                let path = ctx.resolve_path(out);
+                ctx.written
+                    .insert(path, destroy.then(|| "terraform destroy plan".to_owned()));
+            }
+            false
+        }
+        Some("apply") => {
+            let plan = args.iter().filter(|a| !a.text.starts_with('-')).nth(1);
+            let Some(plan) = plan else { return false };
+            let path = ctx.resolve_path(&plan.text);
+            if ctx.written.get(&path) == Some(&Some("terraform destroy plan".to_owned())) {
+                ctx.op(
+                    Risk::Destructive,
+                    summary,
+                    format!("applies {path}, a destroy plan made earlier in this command line: every resource goes"),
+                );
+                return true;
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+/// `cp /bin/rm ./cleanup`, `ln -s /usr/bin/rm /tmp/tidy`: the copy runs as that program.
+fn record_program_copy(name: &str, args: &[Arg], ctx: &mut Ctx<'_>) {
+    if !matches!(name, "cp" | "ln" | "install" | "mv") {
+        return;
+    }
+    let positionals: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
+    let [src, .., dest] = positionals.as_slice() else {
+        return;
+    };
+    let program = basename(&src.text).to_owned();
+    if src.dynamic || !known_program(&program) {
+        return;
+    }
+    let mut target = ctx.resolve_path(&dest.text);
+    if dest.text.ends_with('/') || ctx.world.path_state(std::path::Path::new(&target)) == crate::PathState::Dir {
+        target = format!("{target}/{program}");
+    }
+    ctx.program_aliases.insert(target, program);
 }
 
 fn record_env_target(name: &str, value: &str, ctx: &mut Ctx<'_>) {
@@ -252,6 +418,7 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
     // cmd`); the wrapped command starts at the first positional after them, or after `--`.
     let mut skipped: Vec<&Arg> = Vec::new();
     let mut placeholder: Option<String> = None;
+    let mut env: Vec<(String, Arg)> = Vec::new();
     while i < args.len() {
         let a = &args[i];
         let t = a.text.as_str();
@@ -262,6 +429,13 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
         if w.assignments && is_assignment(t) {
             let (k, v) = t.split_once('=').unwrap_or((t, ""));
             record_env_target(k, v, ctx);
+            env.push((
+                k.to_owned(),
+                Arg {
+                    text: v.to_owned(),
+                    ..a.clone()
+                },
+            ));
             i += 1;
             continue;
         }
@@ -285,9 +459,24 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
         }
         if w.read_flags.iter().any(|f| f == t) {
             ctx.op(Risk::Read, summary, format!("{name} {t} only looks something up"));
-            return Stream::Opaque;
+            // `command -v rm` prints where rm is: a path that runs rm.
+            return match args.get(i + 1) {
+                Some(p) if name == "command" && t == "-v" && !p.dynamic => {
+                    Stream::Literal(format!("/usr/bin/{}\n", p.text))
+                }
+                _ => Stream::Opaque,
+            };
         }
-        let takes_value = w.value_flags.iter().any(|f| f == t);
+        let flag = t.split_once('=').map_or(t, |(f, _)| f);
+        if w.mount_flags.iter().any(|f| f == flag) {
+            let value = t
+                .split_once('=')
+                .map(|(_, v)| v.to_owned())
+                .or_else(|| args.get(i + 1).map(|v| v.text.clone()));
+            mount_target(value.as_deref().unwrap_or_default(), summary, ctx);
+        }
+        let takes_value = w.value_flags.iter().any(|f| f == t)
+            || (!t.contains('=') && crate::options::fig_takes_value(name, &w.sub, t));
         if takes_value {
             if let (Some(k), Some(v)) = (w.target_flags.get(t), args.get(i + 1)) {
                 ctx.target(*k, v.text.clone());
@@ -308,6 +497,10 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
         skipped.push(&rest[0]);
         rest = &rest[1..];
     }
+    // An image whose entrypoint is a CLI (`amazon/aws-cli s3 rb …` runs `aws s3 rb …`).
+    let entry: Option<&str> = (w.skip_kind == Some(TargetKind::Image))
+        .then(|| skipped.first().and_then(|img| image_entrypoint(&img.text)))
+        .flatten();
     for s in skipped {
         if let Some(k) = w.skip_kind {
             let value = if k == TargetKind::Host {
@@ -320,6 +513,12 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
     }
     if rest.first().is_some_and(|a| a.text == "--") {
         rest = &rest[1..];
+    }
+    if let Some(program) = entry.filter(|_| !rest.is_empty()) {
+        let words: Vec<Arg> = std::iter::once(Arg::literal(program))
+            .chain(rest.iter().cloned())
+            .collect();
+        return run(&words, &env, Stream::Terminal, ctx);
     }
     let marked: Vec<Arg>;
     if let Some(p) = placeholder.filter(|p| !p.is_empty()) {
@@ -343,7 +542,15 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
             // `ssh host < script.sh`: the remote shell runs whatever arrives on stdin.
             shell_stdin(stdin.clone(), name, summary, ctx);
         } else {
-            ctx.op(Risk::Read, summary, format!("{name} runs no command here"));
+            if w.skip > 0 {
+                ctx.op(
+                    Risk::Write,
+                    summary,
+                    format!("{name} runs its target's default command (a container's entrypoint)"),
+                );
+            } else {
+                ctx.op(Risk::Read, summary, format!("{name} runs no command here"));
+            }
         }
         return Stream::Opaque;
     }
@@ -361,10 +568,50 @@ fn apply_wrapper(name: &str, w: &Wrapper, args: &[Arg], stdin: &Stream, summary:
     }
     run(
         rest,
-        &[],
+        &env,
         if w.stdin_args { Stream::Terminal } else { stdin.clone() },
         ctx,
     )
+}
+
+/// A host path mounted into a container (`-v /home/me:/h`, `--mount type=bind,source=/x,…`): what
+/// the command inside does to the mount, it does to the host.
+fn mount_target(value: &str, summary: &str, ctx: &mut Ctx<'_>) {
+    let host = value
+        .split(',')
+        .find_map(|kv| kv.strip_prefix("source=").or_else(|| kv.strip_prefix("src=")))
+        .unwrap_or_else(|| value.split(':').next().unwrap_or_default());
+    if host.starts_with(['/', '.', '~', '$']) {
+        ctx.path_target(host, Risk::Write, summary);
+    } else if !host.is_empty() {
+        ctx.target(TargetKind::Volume, host);
+    }
+}
+
+/// Images whose entrypoint is a command-line tool: their arguments are that tool's.
+fn image_entrypoint(image: &str) -> Option<&'static str> {
+    let name = image.split(['@', ':']).next().unwrap_or(image);
+    let name = name
+        .rsplit_once('/')
+        .map_or(name, |(owner, n)| if owner.contains('.') { n } else { name });
+    const ENTRYPOINTS: [(&str, &str); 12] = [
+        ("amazon/aws-cli", "aws"),
+        ("hashicorp/terraform", "terraform"),
+        ("bitnami/kubectl", "kubectl"),
+        ("alpine/helm", "helm"),
+        ("mcr.microsoft.com/azure-cli", "az"),
+        ("google/cloud-sdk", "gcloud"),
+        ("minio/mc", "mc"),
+        ("rclone/rclone", "rclone"),
+        ("restic/restic", "restic"),
+        ("flyway/flyway", "flyway"),
+        ("liquibase/liquibase", "liquibase"),
+        ("migrate/migrate", "migrate"),
+    ];
+    ENTRYPOINTS
+        .iter()
+        .find(|(i, _)| *i == name || i.ends_with(&format!("/{name}")))
+        .map(|(_, p)| *p)
 }
 
 fn is_assignment(t: &str) -> bool {
@@ -475,7 +722,19 @@ pub(super) fn run_script(script: &Arg, lang: Option<ScriptLanguage>, summary: &s
     }
     let path = ctx.resolve_path(&script.text);
     ctx.target(TargetKind::Script, path.clone());
-    let content = ctx.world.read_script(std::path::Path::new(&path));
+    // Written earlier in this command line: judged by what it will contain by then.
+    let content = match ctx.written.get(&path) {
+        Some(Some(text)) => Some(text.clone()),
+        Some(None) => {
+            ctx.op(
+                Risk::Unknown,
+                summary,
+                format!("runs {path}, which this command line changes first in a way Airlock cannot follow"),
+            );
+            return;
+        }
+        None => ctx.world.read_script(std::path::Path::new(&path)),
+    };
     match content {
         Some(text) if ctx.enter("script") => {
             let lang = lang.unwrap_or_else(|| ScriptLanguage::detect(&path, &text));
@@ -487,6 +746,13 @@ pub(super) fn run_script(script: &Arg, lang: Option<ScriptLanguage>, summary: &s
             }
         }
         Some(_) => {}
+        // A script that is there but cannot be read could do anything; one the World does not
+        // show (no such file, or no World) is judged as the bounded write running it usually is.
+        None if ctx.world.path_state(std::path::Path::new(&path)) == crate::PathState::File => ctx.op(
+            Risk::Unknown,
+            summary,
+            format!("runs the script {path}, which exists but could not be read: what it does is not known"),
+        ),
         None => ctx.op(
             Risk::Write,
             summary,
@@ -516,8 +782,42 @@ fn find(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
         roots.iter().map(|r| ctx.resolve_path(&r.text)).collect()
     };
     let mut acted = false;
+    // `find . -name __pycache__ -exec rm -rf {} +`: what is deleted is what the names match.
+    let names: Vec<&str> = args
+        .windows(2)
+        .filter(|w| matches!(w[0].text.as_str(), "-name" | "-iname"))
+        .map(|w| w[1].text.as_str())
+        .collect();
+    let restorable: Option<Vec<String>> = if names.is_empty() {
+        None
+    } else {
+        root_paths
+            .iter()
+            .flat_map(|r| names.iter().map(move |n| format!("{r}/{n}")))
+            .map(|p| crate::regen::restorable(&p, ctx))
+            .collect()
+    };
     while i < args.len() {
         let t = args[i].text.as_str();
+        let deletes_inside = t == "-delete"
+            || (matches!(t, "-exec" | "-execdir")
+                && args
+                    .get(i + 1)
+                    .is_some_and(|a| matches!(basename(&a.text), "rm" | "rmdir" | "unlink")));
+        if let (true, Some(why)) = (deletes_inside, &restorable) {
+            for w in why {
+                ctx.op(Risk::Write, summary, format!("find deletes what it matches: {w}"));
+            }
+            acted = true;
+            if t != "-delete" {
+                i = args[i..]
+                    .iter()
+                    .position(|a| a.text == ";" || a.text == "+")
+                    .map_or(args.len(), |p| i + p);
+            }
+            i += 1;
+            continue;
+        }
         match t {
             "-delete" => {
                 for r in &root_paths {
@@ -540,6 +840,7 @@ fn find(args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
                                 dynamic: true,
                                 glob: false,
                                 split: false,
+                                brace: false,
                             }
                         } else {
                             a.clone()
@@ -614,6 +915,25 @@ fn stdout_of(name: &str, args: &[Arg], stdin: &Stream) -> Stream {
                 _ => Stream::Opaque,
             }
         }
+        // Text transformed on its way to a shell: `rev <<< '…' | sh`, `tr a-z n-za-m <<< … | bash`.
+        "rev" if args.is_empty() => match stdin {
+            Stream::Literal(text) => Stream::Literal(
+                text.lines()
+                    .map(|l| l.chars().rev().collect::<String>() + "\n")
+                    .collect(),
+            ),
+            _ => Stream::Opaque,
+        },
+        "tr" => match (stdin, args) {
+            (Stream::Literal(text), [from, to]) if !from.dynamic && !to.dynamic => {
+                super::expansion::translate(text, &from.text, &to.text).map_or(Stream::Opaque, Stream::Literal)
+            }
+            _ => Stream::Opaque,
+        },
+        "which" => match args.iter().find(|a| !a.text.starts_with('-')) {
+            Some(p) if !p.dynamic => Stream::Literal(format!("/usr/bin/{}\n", p.text)),
+            _ => Stream::Opaque,
+        },
         "cat" => {
             let files: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
             match files.as_slice() {
@@ -662,9 +982,44 @@ fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool
     let Some(tool) = packs.tool(name) else {
         return false;
     };
+    // `file://PATH` parameters (aws, gcloud…) are that file's content: judged by it when the
+    // World shows it.
+    let resolved: Vec<Arg>;
+    let args = if args.iter().any(|a| a.text.starts_with("file://")) {
+        resolved = args
+            .iter()
+            .map(|a| match a.text.strip_prefix("file://") {
+                Some(p) if !a.dynamic => {
+                    let path = ctx.resolve_path(p);
+                    match ctx.world.read_script(std::path::Path::new(&path)) {
+                        Some(text) => Arg { text, ..a.clone() },
+                        None => a.clone(),
+                    }
+                }
+                _ => a.clone(),
+            })
+            .collect();
+        &resolved[..]
+    } else {
+        args
+    };
     let verdict = tool.evaluate(name, args);
-    let risk = verdict.risk.unwrap_or(Risk::Write);
-    for reason in &verdict.reasons {
+    let mut risk = verdict.risk.unwrap_or(Risk::Write);
+    let mut reasons = verdict.reasons.clone();
+    // Deleting only what the toolchain rebuilds, the user's temp files, or what git restores
+    // loses nothing.
+    if risk == Risk::Destructive && verdict.only_deletes && !verdict.deleted.is_empty() {
+        let why: Option<Vec<String>> = verdict
+            .deleted
+            .iter()
+            .map(|p| crate::regen::restorable(p, ctx))
+            .collect();
+        if let Some(why) = why {
+            risk = Risk::Write;
+            reasons = why;
+        }
+    }
+    for reason in &reasons {
         ctx.op(risk, summary, reason.clone());
     }
     if verdict.dynamic_subcommand && risk != Risk::Destructive {
@@ -674,9 +1029,12 @@ fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool
             format!("the {name} subcommand is only known at run time"),
         );
     }
+    // A copy only reads its sources: copying a protected file elsewhere leaves it as it is.
+    let copies = matches!(name, "cp" | "rsync" | "scp" | "install");
     for (kind, value) in verdict.targets {
         if kind == TargetKind::Path {
-            ctx.path_target(&value, risk, summary);
+            let read_only = copies && !verdict.overwrites.is_empty() && !verdict.overwrites.contains(&value);
+            ctx.path_target(&value, if read_only { Risk::Read } else { risk }, summary);
         } else {
             ctx.target(kind, value);
         }
@@ -688,13 +1046,19 @@ fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool
     true
 }
 
+/// A program no pack knows: its subcommand words (the leading positionals that look like
+/// commands, split at `-`, `_`, `:`, `.` and case changes) are checked against the verb lexicon.
 fn unknown_program(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
-    let verbs: &[String] = packs().map(|p| p.destructive_verbs.as_slice()).unwrap_or_default();
-    let is_verb = |w: &str| verbs.iter().any(|v| v.eq_ignore_ascii_case(w));
+    let verbs: &[String] = packs().map(|p| p.subcommand_verbs.as_slice()).unwrap_or_default();
+    let is_verb = |w: &str| {
+        verbs.iter().any(|v| v.eq_ignore_ascii_case(w))
+            || http::words(w).iter().any(|part| verbs.iter().any(|v| v == part))
+    };
     let positional_verb = args
         .iter()
-        .filter(|a| !a.text.starts_with('-'))
-        .take(2)
+        .filter(|a| !a.text.starts_with('-') && !a.dynamic)
+        .take(4)
+        .take_while(|a| looks_like_subcommand(&a.text))
         .find(|a| is_verb(&a.text));
     let flag_verb = args
         .iter()
@@ -720,6 +1084,15 @@ fn unknown_program(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) {
     {
         ctx.path_target(&a.text, Risk::Write, summary);
     }
+}
+
+/// A word in a subcommand position: letters, digits and `-_:.`, no path or URL, no value.
+fn looks_like_subcommand(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 40
+        && t.starts_with(|c: char| c.is_ascii_alphabetic())
+        && t.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
+        && !t.contains("..")
 }
 
 fn looks_like_path(t: &str) -> bool {

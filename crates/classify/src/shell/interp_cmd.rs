@@ -102,17 +102,31 @@ pub(super) fn run(lang: Lang, args: &[Arg], stdin: Stream, summary: &str, ctx: &
     let rest = args.get(i..).unwrap_or_default();
     if ran_code {
         if in_place {
+            // `perl -i -n`: no line is printed unless the code prints it, so what it does not
+            // print is removed from the file.
+            let filters = args.iter().any(|a| {
+                a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('n') && !a.text.contains('p')
+            });
+            let risk = if filters { Risk::Destructive } else { Risk::Write };
             for f in rest {
-                ctx.path_target(&f.text, Risk::Write, summary);
+                ctx.path_target(&f.text, risk, summary);
             }
-            ctx.op(Risk::Write, summary, "edits files in place");
+            if filters {
+                ctx.op(
+                    risk,
+                    summary,
+                    "perl -n -i rewrites the files with only the lines the code prints",
+                );
+            } else {
+                ctx.op(Risk::Write, summary, "edits files in place");
+            }
         }
         return;
     }
     match rest.first() {
-        Some(script) if super::command::basename(&script.text) == "manage.py" => {
-            // Django's management commands have their own rule pack.
-            let mut words = vec![Arg::literal("manage.py")];
+        Some(script) if matches!(super::command::basename(&script.text), "manage.py" | "artisan") => {
+            // Django's and Laravel's management commands have their own rule packs.
+            let mut words = vec![Arg::literal(super::command::basename(&script.text))];
             words.extend_from_slice(&rest[1..]);
             super::command::run(&words, &[], Stream::Terminal, ctx);
         }

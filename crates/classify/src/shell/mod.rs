@@ -1,10 +1,17 @@
 //! Shell commands: parsed with a real bash parser (brush-parser) and walked in full.
 
 mod command;
+mod config_code;
+mod consoles;
+mod expansion;
+mod help;
 mod interp_cmd;
+mod powershell;
 mod stream;
+mod tasks;
 mod walk;
 mod words;
+mod written;
 
 use brush_parser::{Parser, ParserOptions};
 
@@ -47,6 +54,9 @@ pub(crate) fn classify_capture(src: &str, ctx: &mut Ctx<'_>) -> Option<String> {
 }
 
 fn capture(src: &str, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
+    if !ctx.charge_parse(src.len()) {
+        return Stream::Opaque;
+    }
     match parse(src) {
         Ok(program) => walk::program(&program, stdin, ctx),
         Err(why) => {
@@ -61,46 +71,11 @@ fn capture(src: &str, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
 }
 
 fn parse(src: &str) -> Result<brush_parser::ast::Program, String> {
-    if bracket_depth(src) > MAX_SHELL_BRACKETS {
-        return Err("it nests brackets too deeply".to_owned());
+    if crate::nesting::shell_depth(src) > MAX_SHELL_BRACKETS {
+        return Err("it nests too deeply".to_owned());
     }
     let mut parser = Parser::new(std::io::Cursor::new(src.as_bytes()), &ParserOptions::default());
     parser.parse_program().map_err(|e| e.to_string())
-}
-
-/// An upper estimate of how deeply the input nests (brackets and compound-command keywords),
-/// counted cheaply so that the recursive parser is never handed input that could exhaust the stack.
-fn bracket_depth(src: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    let mut word = String::new();
-    let keyword = |word: &mut String, depth: &mut usize, max: &mut usize| {
-        match word.as_str() {
-            "if" | "while" | "until" | "for" | "case" | "select" | "function" => {
-                *depth += 1;
-                *max = (*max).max(*depth);
-            }
-            "fi" | "done" | "esac" => *depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        word.clear();
-    };
-    for c in src.chars() {
-        match c {
-            '(' | '{' | '[' => {
-                keyword(&mut word, &mut depth, &mut max);
-                depth += 1;
-                max = max.max(depth);
-            }
-            ')' | '}' | ']' => {
-                keyword(&mut word, &mut depth, &mut max);
-                depth = depth.saturating_sub(1);
-            }
-            c if c.is_alphanumeric() || c == '_' => word.push(c),
-            _ => keyword(&mut word, &mut depth, &mut max),
-        }
-    }
-    keyword(&mut word, &mut depth, &mut max);
-    max
 }
 
 /// Runs a script file named by another classifier (`\i file.sql`, `.read x.sql`).

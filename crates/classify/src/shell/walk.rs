@@ -64,6 +64,7 @@ fn command(cmd: &Command, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
             Stream::Opaque
         }
         Command::Function(f) => {
+            ctx.functions.push(f.fname.value.clone());
             // A function body runs whenever the function is called: judge it where it is defined.
             compound(&f.body.0, Stream::Terminal, ctx);
             redirect_list(f.body.1.as_ref(), Stream::Terminal, ctx);
@@ -225,17 +226,44 @@ fn simple(s: &SimpleCommand, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
     for it in s.suffix.iter().flat_map(|p| p.0.iter()) {
         item(it, false, &mut words, &mut assignments, &mut stdin, ctx);
     }
-    // A known variable expanded unquoted becomes several words, as the shell would split it.
+    // Brace expansion makes several words of one (`{rm,-rf,x}`).
+    if words.iter().any(|w| w.brace) {
+        words = words
+            .into_iter()
+            .flat_map(|w| {
+                if w.brace {
+                    super::expansion::braces(&w.text)
+                        .into_iter()
+                        .map(|t| Arg {
+                            text: t,
+                            brace: false,
+                            ..w.clone()
+                        })
+                        .collect::<Vec<_>>()
+                } else {
+                    vec![w]
+                }
+            })
+            .collect();
+    }
+    // A known variable expanded unquoted becomes several words, as the shell would split it
+    // (at the characters of IFS when the line set it).
+    let ifs: Vec<char> = ctx
+        .vars
+        .get("IFS")
+        .map_or_else(|| vec![' ', '\t', '\n'], |v| v.chars().collect());
     if words.iter().any(|w| w.split) {
         words = words
             .into_iter()
             .flat_map(|w| {
                 if w.split {
                     w.text
-                        .split_whitespace()
+                        .split(|c: char| ifs.contains(&c))
+                        .filter(|t| !t.is_empty())
                         .map(|t| Arg {
                             text: t.to_owned(),
                             split: false,
+                            brace: false,
                             ..w.clone()
                         })
                         .collect::<Vec<_>>()
@@ -248,6 +276,16 @@ fn simple(s: &SimpleCommand, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
     if words.is_empty() {
         // Only assignments and redirections (`X=1`, `> file`): their effects were recorded above.
         for (name, value) in &assignments {
+            if value.text.starts_with("$(mktemp") {
+                ctx.temp_vars.push(name.clone());
+            }
+            // An array (`cmd=(cargo test)`): its elements, for `"${cmd[@]}"`.
+            if let Some(items) = value.text.strip_prefix('(').and_then(|v| v.strip_suffix(')')) {
+                if !value.dynamic {
+                    ctx.vars.insert(name.clone(), items.trim().to_owned());
+                    continue;
+                }
+            }
             if value.dynamic {
                 ctx.vars.remove(name);
             } else {
@@ -261,7 +299,9 @@ fn simple(s: &SimpleCommand, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
         }
         return Stream::Terminal;
     }
-    command::run(&words, &assignments, stdin, ctx)
+    let out = command::run(&words, &assignments, stdin, ctx);
+    super::written::record_redirects(s, &out, ctx);
+    out
 }
 
 fn item(

@@ -23,6 +23,7 @@ pub(crate) fn expand(raw: &str, ctx: &mut Ctx<'_>) -> Arg {
             dynamic: true,
             glob: false,
             split: false,
+            brace: false,
         },
     }
 }
@@ -43,6 +44,7 @@ pub(crate) fn expand_heredoc(raw: &str, expands: bool, ctx: &mut Ctx<'_>) -> Arg
             dynamic: true,
             glob: false,
             split: false,
+            brace: false,
         },
     }
 }
@@ -57,6 +59,9 @@ fn append_pieces(raw: &str, pieces: &[WordPieceWithSource], quoted: bool, arg: &
             WordPiece::Text(t) => {
                 if !quoted && t.contains(['*', '?', '[']) {
                     arg.glob = true;
+                }
+                if !quoted && t.contains('{') && t.contains(',') && t.contains('}') {
+                    arg.brace = true;
                 }
                 arg.text.push_str(t);
             }
@@ -74,10 +79,16 @@ fn append_pieces(raw: &str, pieces: &[WordPieceWithSource], quoted: bool, arg: &
             }
             WordPiece::TildeExpansion(_) => arg.text.push_str(source(raw, p)),
             WordPiece::ParameterExpansion(_) if known_var(source(raw, p), ctx).is_some() => {
-                arg.text.push_str(&known_var(source(raw, p), ctx).unwrap_or_default());
-                arg.split |= !quoted;
+                let src = source(raw, p);
+                arg.text.push_str(&known_var(src, ctx).unwrap_or_default());
+                // `"${arr[@]}"` is one word per element even when quoted.
+                arg.split |= !quoted || src.ends_with("[@]}") || src == "$@" || src == "${@}";
             }
             WordPiece::ParameterExpansion(_) | WordPiece::ArithmeticExpression(_) => {
+                // `$(( $(cmd) ))` and `${x:-$(cmd)}` run their commands too.
+                for inner in super::expansion::inner_substitutions(source(raw, p)) {
+                    let _ = super::classify_capture(&inner, ctx);
+                }
                 arg.dynamic = true;
                 arg.text.push_str(source(raw, p));
             }
@@ -96,9 +107,13 @@ fn append_pieces(raw: &str, pieces: &[WordPieceWithSource], quoted: bool, arg: &
 
 /// The value of `$NAME` or `${NAME}` when the walk saw `NAME=literal` earlier.
 fn known_var(src: &str, ctx: &Ctx<'_>) -> Option<String> {
+    if matches!(src, "$@" | "${@}" | "$*" | "${*}") {
+        return ctx.vars.get("@").cloned();
+    }
     let name = src
         .strip_prefix("${")
         .and_then(|s| s.strip_suffix('}'))
+        .map(|s| s.strip_suffix("[@]").or_else(|| s.strip_suffix("[*]")).unwrap_or(s))
         .or_else(|| src.strip_prefix('$'))?;
     let simple = !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())

@@ -12,7 +12,8 @@ pub(super) fn strip_client_commands(sql: &str, dialect: SqlDialect, ctx: &mut Ct
         let t = line.trim_start();
         if dialect == SqlDialect::Postgres && t.starts_with('\\') {
             psql_meta(t, ctx);
-        } else if dialect == SqlDialect::Sqlite && t.starts_with('.') {
+        } else if t.starts_with('.') && t[1..].starts_with(|c: char| c.is_ascii_lowercase()) {
+            // sqlite3's dot commands; no other SQL line starts with a dot and a letter.
             sqlite_dot(t, ctx);
         } else {
             out.push_str(line);
@@ -57,7 +58,23 @@ fn psql_meta(line: &str, ctx: &mut Ctx<'_>) {
             } else if lower.contains(" from ") {
                 ctx.op(Risk::Write, line, "\\copy … FROM loads rows into a table");
             } else {
-                ctx.op(Risk::Read, line, "\\copy … TO exports rows");
+                // `\copy t TO 'file.csv'` writes that file on the client; TO STDOUT only prints.
+                let target = lower.split(" to ").nth(1).map(str::trim).unwrap_or_default();
+                let file = target
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_matches(['\'', '"']);
+                if file.is_empty() || file == "stdout" || file.starts_with("pstdout") {
+                    ctx.op(Risk::Read, line, "\\copy … TO STDOUT exports rows");
+                } else {
+                    let raw = rest
+                        .split_whitespace()
+                        .skip_while(|w| !w.eq_ignore_ascii_case("to"))
+                        .nth(1)
+                        .unwrap_or(file);
+                    ctx.overwrite(raw.trim_matches(['\'', '"']), false, line);
+                }
             }
         }
         "\\o" | "\\out" | "\\w" | "\\write" => {

@@ -8,7 +8,11 @@ use sqlparser::ast::{
 };
 
 use super::names::{factor, last_part, object, tables_of};
+use super::power::{
+    alter_table_harm, grant_power, policy_allows_all, role_membership, role_power, set_disables_safeguard,
+};
 use super::tautology::{truth, Truth};
+use super::unbounded::keeps_every_row;
 use crate::ctx::Ctx;
 use crate::{Risk, TargetKind};
 
@@ -33,11 +37,32 @@ pub(super) fn classify(st: &Statement, ctx: &mut Ctx<'_>) {
         ctx.op(Risk::Read, &text, "EXPLAIN only shows a plan");
         return;
     }
+    // Names defined by WITH, so that `DELETE … USING cte` is not read as a join with a table.
+    ctx.sql_ctes = ctes(st);
     let _ = visit_statements(st, |inner| {
         one(inner, ctx);
         ControlFlow::<()>::Continue(())
     });
     functions(st, &text, ctx);
+}
+
+struct Ctes(Vec<String>);
+
+impl Visitor for Ctes {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, q: &sqlparser::ast::Query) -> ControlFlow<()> {
+        for cte in q.with.iter().flat_map(|w| &w.cte_tables) {
+            self.0.push(cte.alias.name.value.to_lowercase());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn ctes(st: &Statement) -> Vec<String> {
+    let mut c = Ctes(Vec::new());
+    let _ = st.visit(&mut c);
+    c.0
 }
 
 /// Every function a statement calls, in expressions and as table functions in FROM
@@ -75,7 +100,31 @@ fn functions(st: &Statement, text: &str, ctx: &mut Ctx<'_>) {
     for f in calls.0 {
         let (name, schema) = last_part(&f);
         let builtin = schema.as_deref().is_none_or(|s| s == "pg_catalog");
-        match packs.sql_functions.get(&name).filter(|_| builtin) {
+        // Extension functions are listed by their qualified name (`cron.unschedule`).
+        let qualified = object(&f);
+        let dialect = ctx.sql_dialect;
+        let in_dialect = |k: &&crate::packs::Keyword| k.dialects.is_empty() || k.dialects.iter().any(|d| d == dialect);
+        let known = packs
+            .sql_functions
+            .get(&name)
+            .filter(|_| builtin)
+            .filter(in_dialect)
+            .or_else(|| packs.sql_functions.get(&qualified).filter(|_| schema.is_some()));
+        // pg_cron: the scheduled SQL is judged now; it will run again and again.
+        if qualified == "cron.schedule" || qualified == "cron.schedule_in_database" {
+            if let Some(sql) = last_quoted(text) {
+                let before = ctx.found.risk();
+                if ctx.enter("scheduled SQL") {
+                    super::classify_into(&sql, ctx);
+                    ctx.leave();
+                }
+                if ctx.found.risk() == Some(Risk::Destructive) && before != Some(Risk::Destructive) {
+                    ctx.op(Risk::Destructive, text, "schedules destructive SQL to run repeatedly");
+                    continue;
+                }
+            }
+        }
+        match known {
             Some(k) => ctx.op(k.risk, text, format!("{name}(): {}", k.reason)),
             None => ctx.op(
                 Risk::Unknown,
@@ -89,12 +138,51 @@ fn functions(st: &Statement, text: &str, ctx: &mut Ctx<'_>) {
     }
 }
 
+/// The last `$$…$$` or `'…'` literal of a statement's text (a scheduled job's command).
+fn last_quoted(text: &str) -> Option<String> {
+    if let Some(end) = text.rfind("$$") {
+        let start = text[..end].rfind("$$")?;
+        return Some(text[start + 2..end].to_owned());
+    }
+    let end = text.rfind('\'')?;
+    let start = text[..end].rfind('\'')?;
+    Some(text[start + 1..end].to_owned())
+}
+
 fn table(ctx: &mut Ctx<'_>, name: String) {
     ctx.target(TargetKind::Table, name);
 }
 
+/// Tables that are the database's own catalog: writing them corrupts the schema itself.
+fn is_catalog(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("pg_catalog.")
+        || n.starts_with("pg_")
+        || n.starts_with("information_schema.")
+        || n.starts_with("mysql.")
+        || n.starts_with("sqlite_")
+}
+
+fn catalog_write(names: &[String], text: &str, ctx: &mut Ctx<'_>) {
+    if let Some(n) = names.iter().find(|n| is_catalog(n)) {
+        ctx.op(
+            Risk::Destructive,
+            text,
+            format!("writes the system catalog {n}: the database's own definition of its schema"),
+        );
+    }
+}
+
 fn where_clause(kind: &str, selection: Option<&Expr>, tables: &[String], text: &str, ctx: &mut Ctx<'_>) {
     let list = tables.join(", ");
+    if let Some(why) = selection.and_then(|e| keeps_every_row(e, tables)) {
+        ctx.op(
+            Risk::Destructive,
+            text,
+            format!("{kind} whose WHERE keeps every row ({why}) affects all of {list}"),
+        );
+        return;
+    }
     match selection.map(truth) {
         None => ctx.op(
             Risk::Destructive,
@@ -123,6 +211,32 @@ fn where_clause(kind: &str, selection: Option<&Expr>, tables: &[String], text: &
                 "{kind} whose WHERE turns on a parameter's value ($1 = $2, LIKE $1, …): bound one way it affects every row of {list}, and that is not known until it runs"
             ),
         ),
+    }
+}
+
+fn replication_logs(text: &str) -> bool {
+    let t = text.to_ascii_uppercase();
+    ["MASTER", "REPLICA", "SLAVE", "BINARY"].iter().any(|w| t.contains(w))
+}
+
+/// Whether a WHERE clause only joins columns of different tables (`a.x = b.y AND …`).
+fn only_joins(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => only_joins(inner),
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::And,
+            right,
+        } => only_joins(left) && only_joins(right),
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::Eq,
+            right,
+        } => matches!(
+            (left.as_ref(), right.as_ref()),
+            (Expr::CompoundIdentifier(_), Expr::CompoundIdentifier(_))
+        ),
+        _ => false,
     }
 }
 
@@ -189,6 +303,7 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             for n in &names {
                 table(ctx, n.clone());
             }
+            catalog_write(&names, text, ctx);
             where_clause("UPDATE", u.selection.as_ref(), &names, text, ctx);
         }
         Statement::Delete(d) => {
@@ -200,6 +315,20 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             }
             for n in &names {
                 table(ctx, n.clone());
+            }
+            catalog_write(&names, text, ctx);
+            let using_ctes = d
+                .using
+                .iter()
+                .flatten()
+                .all(|t| tables_of(std::slice::from_ref(t)).iter().all(|n| ctx.sql_ctes.contains(n)));
+            if d.using.is_some() && !using_ctes && d.selection.as_ref().is_some_and(only_joins) {
+                ctx.op(
+                    Risk::Destructive,
+                    text,
+                    format!("DELETE … USING whose WHERE only joins the tables deletes every row of {} that has a match", names.join(", ")),
+                );
+                return;
             }
             where_clause("DELETE", d.selection.as_ref(), &names, text, ctx);
         }
@@ -263,7 +392,9 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
                     destructive = true;
                 }
             }
-            if destructive {
+            if let Some(why) = a.operations.iter().find_map(alter_table_harm) {
+                ctx.op(Risk::Destructive, text, why);
+            } else if destructive {
                 ctx.op(
                     Risk::Destructive,
                     text,
@@ -278,14 +409,27 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
                 table(ctx, object(table_name));
             }
             match (to, target) {
-                (_, CopyTarget::Program { .. }) => ctx.op(
-                    Risk::Unknown,
-                    text,
-                    "COPY … PROGRAM runs a shell command on the database server",
-                ),
+                (_, CopyTarget::Program { command }) => {
+                    // The program runs as the database server's OS user: judged as a shell
+                    // command, and never less than unknown.
+                    let before = ctx.found.risk();
+                    crate::shell::classify_nested(command, "COPY … PROGRAM", ctx);
+                    if ctx.found.risk() != Some(Risk::Destructive) || before == Some(Risk::Destructive) {
+                        ctx.op(Risk::Unknown, text, "COPY … PROGRAM runs a shell command on the database server");
+                    }
+                }
                 (true, CopyTarget::Stdout) => ctx.op(Risk::Read, text, "COPY … TO STDOUT exports rows"),
-                (true, _) => ctx.op(Risk::Write, text, "COPY … TO writes a file on the database server"),
-                (false, _) => ctx.op(Risk::Write, text, "COPY … FROM loads rows into a table"),
+                (false, CopyTarget::Stdin) => ctx.op(Risk::Write, text, "COPY … FROM STDIN loads rows into a table"),
+                (true, _) => ctx.op(
+                    Risk::Destructive,
+                    text,
+                    "COPY … TO a file writes (or overwrites) a file on the database server with the server's rights",
+                ),
+                (false, _) => ctx.op(
+                    Risk::Destructive,
+                    text,
+                    "COPY … FROM a file reads any file the database server can read (keys, passwords)",
+                ),
             }
         }
         Statement::Execute { .. } => ctx.op(
@@ -299,6 +443,11 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             "CALL runs a stored procedure, which can do anything",
         ),
         Statement::Explain { .. } => ctx.op(Risk::Read, text, "EXPLAIN ANALYZE runs the statement it explains"),
+        Statement::Kill { .. } => ctx.op(
+            Risk::Destructive,
+            text,
+            "KILL ends another session or its query: its work is lost",
+        ),
         Statement::Prepare { .. } => ctx.op(Risk::Read, text, "PREPARE stores a statement for later"),
         Statement::Merge(m) => {
             let mut names = Vec::new();
@@ -328,24 +477,56 @@ fn one(st: &Statement, ctx: &mut Ctx<'_>) {
             ctx.target(TargetKind::Schema, schema_name.to_string().to_lowercase());
             ctx.op(Risk::Write, text, "creates a schema");
         }
+        Statement::CreateRole(_) | Statement::CreateUser(_) | Statement::AlterRole { .. } | Statement::AlterUser(_)
+            if role_power(text).is_some() =>
+        {
+            ctx.op(Risk::Destructive, text, role_power(text).unwrap_or_default());
+        }
+        Statement::Grant(g) if grant_power(g).is_some() => {
+            ctx.op(Risk::Destructive, text, grant_power(g).unwrap_or_default());
+        }
+        Statement::GrantRole(_) if role_membership(text).is_some() => {
+            ctx.op(Risk::Destructive, text, role_membership(text).unwrap_or_default());
+        }
+        Statement::CreateExtension(_)
+        | Statement::CreateServer(_)
+        | Statement::CreateForeignTable(_)
+        | Statement::CreateForeignDataWrapper(_)
+        | Statement::CreateUserMapping(_) => ctx.op(
+            Risk::Destructive,
+            text,
+            "loads code into the server or connects it to another server: it reaches beyond this database",
+        ),
+        Statement::CreateFunction(_)
+        | Statement::CreateProcedure { .. }
+        | Statement::CreateTrigger(_)
+        | Statement::CreateRule(_) => ctx.op(
+            Risk::Unknown,
+            text,
+            "defines code that runs later (a function, trigger or rule): what it will do is not known when it is defined",
+        ),
+        Statement::CreatePolicy(_) | Statement::AlterPolicy(_) if policy_allows_all(text) => ctx.op(
+            Risk::Destructive,
+            text,
+            "a row-security policy that is always true lets every row through: row-level security is off in effect",
+        ),
+        Statement::Reset(_) if replication_logs(text) => ctx.op(
+            Risk::Destructive,
+            text,
+            "RESET MASTER/REPLICA deletes the binary logs that replication and point-in-time recovery need",
+        ),
+        Statement::Set(_) if set_disables_safeguard(text).is_some() => {
+            ctx.op(Risk::Destructive, text, set_disables_safeguard(text).unwrap_or_default());
+        }
         Statement::CreateView(_)
         | Statement::CreateIndex(_)
         | Statement::CreateRole(_)
         | Statement::CreateUser(_)
-        | Statement::CreateFunction(_)
-        | Statement::CreateProcedure { .. }
-        | Statement::CreateTrigger(_)
         | Statement::CreateSequence { .. }
         | Statement::CreateType { .. }
         | Statement::CreateDomain(_)
-        | Statement::CreateExtension(_)
         | Statement::CreatePolicy(_)
-        | Statement::CreateRule(_)
         | Statement::CreateVirtualTable { .. }
-        | Statement::CreateServer(_)
-        | Statement::CreateForeignTable(_)
-        | Statement::CreateForeignDataWrapper(_)
-        | Statement::CreateUserMapping(_)
         | Statement::CreateCollation(_)
         | Statement::CreateAggregate(_)
         | Statement::CreateOperator(_)

@@ -45,6 +45,32 @@ fn show(a: &ActionView) {
             println!("    touches: {line}");
         }
     }
+    if let Some(plan) = &a.snapshot_plan {
+        for item in &plan.over_cap {
+            println!(
+                "    NOT RECOVERABLE: {} ({} bytes, above the snapshot cap)",
+                item.path, item.bytes
+            );
+        }
+        for t in &plan.uncovered {
+            println!("    NOT RECOVERABLE: {t} (no snapshot source can copy it)");
+        }
+    }
+    if let Some(e) = &a.evidence {
+        for item in &e.items {
+            println!("    approval covers: {}", item.describe());
+        }
+    }
+    if let Some(s) = &a.supersedes {
+        println!(
+            "    replaces approval {} because: {}",
+            s["action"].as_str().unwrap_or("?"),
+            s["changes"]
+                .as_array()
+                .map(|c| c.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; "))
+                .unwrap_or_default()
+        );
+    }
     if let Some(u) = a.until {
         println!(
             "    {} until {}",

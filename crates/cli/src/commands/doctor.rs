@@ -67,6 +67,24 @@ fn parents_root_only(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// As root (only root can look inside the data directory): the keys, the state and every secret are
+/// the service's alone.
+fn private_files(uid: u32) -> Vec<Check> {
+    let data = Path::new(SystemPaths::DATA);
+    let mut files = vec![data.join("state.db"), data.join("audit.key"), data.join("vault.key")];
+    if let Ok(entries) = std::fs::read_dir(data.join("secrets")) {
+        files.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+    }
+    files
+        .into_iter()
+        .filter(|f| f.exists())
+        .map(|f| match owned(&f, uid, 0o600) {
+            Ok(()) => Check::pass("private file", format!("{}: {SERVICE_USER}'s, 0600", f.display())),
+            Err(e) => Check::fail("private file", e, format!("chown {SERVICE_USER} and chmod 600 it")),
+        })
+        .collect()
+}
+
 fn service_checks() -> Vec<Check> {
     let mut out = Vec::new();
     if !SystemPaths::installed() {
@@ -102,6 +120,9 @@ fn service_checks() -> Vec<Check> {
             Ok(()) => Check::pass(what, format!("{path}: owner and mode as they must be")),
             Err(e) => Check::fail(what, e, "sudo airlock setup"),
         });
+    }
+    if airlock_server::current_uid() == 0 {
+        out.extend(private_files(user.uid));
     }
     let inst = crate::context::Instance::Service {
         socket: SystemPaths::SOCKET.into(),

@@ -97,8 +97,20 @@ pub fn root(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Removes a test user and everything it still runs (a killed test can leave processes behind,
+/// and `userdel` refuses a user with processes).
+fn remove_user(name: &str) {
+    for _ in 0..3 {
+        let _ = run("pkill", &["-KILL", "-u", name]);
+        if run("userdel", &["-r", name]).status.success() || run("id", &[name]).status.code() != Some(0) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 fn make_user(name: &str) -> User {
-    let _ = run("userdel", &["-r", name]);
+    remove_user(name);
     ok(&run("useradd", &["--create-home", "--shell", "/bin/bash", name]));
     let home = PathBuf::from(format!("/home/{name}"));
     std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o750)).unwrap();
@@ -198,7 +210,7 @@ extern "C" fn teardown() {
         .args(["setup", "--remove", "--purge", "--purge"])
         .output();
     for u in ["al-agent", "al-agent2", "al-alice"] {
-        let _ = run("userdel", &["-r", u]);
+        remove_user(u);
     }
 }
 
@@ -223,7 +235,7 @@ pub fn system() -> &'static System {
         let config = config
             .replace(
                 "approval_ttl = \"15m\"",
-                "approval_ttl = \"15m\"\ncheckpoint_every = \"1s\"",
+                "approval_ttl = \"15m\"\ncheckpoint_every = \"1s\"\nhold_wait = \"0s\"",
             )
             .replace(
                 "hosts = [\"*.prod.example.com\"]",

@@ -38,6 +38,11 @@ impl Framer {
         }
     }
 
+    /// Whether the next byte starts a message (so it is that message's type).
+    pub fn at_boundary(&self) -> bool {
+        self.remaining == 0
+    }
+
     /// The next piece of `buf`, or None when more bytes are needed. `whole(tag)` says which
     /// messages must be seen whole.
     pub fn next(&mut self, buf: &[u8], whole: impl Fn(u8) -> bool) -> Result<Option<Piece>, PgError> {
@@ -98,9 +103,12 @@ mod tests {
         stream.extend(msg(b'Q', b"SELECT 1\0"));
         let mut f = Framer::new(1024, Some(FRONTEND_TAGS));
         let is_q = |t: u8| t == b'Q';
+        assert!(f.at_boundary());
         assert_eq!(f.next(&stream[..50], is_q).unwrap(), Some(Piece::Pass(50)));
+        assert!(!f.at_boundary());
         assert_eq!(f.next(&stream[50..60], is_q).unwrap(), Some(Piece::Pass(10)));
         assert_eq!(f.next(&stream[60..105], is_q).unwrap(), Some(Piece::Pass(45)));
+        assert!(f.at_boundary());
         assert_eq!(f.next(&stream[105..110], is_q).unwrap(), None);
         assert_eq!(
             f.next(&stream[105..], is_q).unwrap(),

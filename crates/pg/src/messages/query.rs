@@ -50,11 +50,18 @@ fn tag_for(text: &str, stem: &str) -> String {
     }
 }
 
-/// The server-side statement that raises `message` with SQLSTATE 42501. Sending it in place of a
-/// refused statement makes PostgreSQL itself report the refusal, so everything a server error
-/// implies — the failed transaction state, the skip to Sync, the order of replies in a pipeline —
-/// holds exactly as if the statement had failed there.
-pub fn refusal_sql(message: &str, detail: &str, hint: &str) -> String {
+/// The server-side statement that raises `message` with SQLSTATE `code` (42501 for a refusal,
+/// 57014 for a statement canceled while it waited). Sending it in place of a refused statement
+/// makes PostgreSQL itself report the refusal, so everything a server error implies — the failed
+/// transaction state, the skip to Sync, the order of replies in a pipeline — holds exactly as if
+/// the statement had failed there.
+pub fn refusal_sql(code: &str, message: &str, detail: &str, hint: &str) -> String {
+    // A SQLSTATE is five letters or digits; anything else would be text inside the statement.
+    let code = if code.len() == 5 && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        code
+    } else {
+        "42501"
+    };
     // Non-ASCII is replaced so the text survives any client_encoding.
     let clean = |s: &str| -> String {
         s.chars()
@@ -72,15 +79,15 @@ pub fn refusal_sql(message: &str, detail: &str, hint: &str) -> String {
     let q = tag_for(&all, "m");
     let outer = tag_for(&format!("{all}{q}"), "airlock");
     format!(
-        "DO {outer} BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = {q}{message}{q}, DETAIL = {q}{detail}{q}, HINT = {q}{hint}{q}; END {outer}"
+        "DO {outer} BEGIN RAISE EXCEPTION USING ERRCODE = '{code}', MESSAGE = {q}{message}{q}, DETAIL = {q}{detail}{q}, HINT = {q}{hint}{q}; END {outer}"
     )
 }
 
 /// The bytes that replace a refused statement: a Query for the simple protocol; for the extended
 /// protocol an unnamed Parse, Bind and Execute (whose ParseComplete and BindComplete the gateway
 /// drops on the way back, so the client sees only the error where its own Parse would have failed).
-pub fn substitute_error(message_text: &str, detail: &str, hint: &str, extended: bool) -> Vec<u8> {
-    let sql = refusal_sql(message_text, detail, hint);
+pub fn substitute_error(code: &str, message_text: &str, detail: &str, hint: &str, extended: bool) -> Vec<u8> {
+    let sql = refusal_sql(code, message_text, detail, hint);
     if !extended {
         let mut body = sql.into_bytes();
         body.push(0);
@@ -116,8 +123,11 @@ mod tests {
 
     #[test]
     fn refusal_text_cannot_break_out_of_its_quotes() {
-        let sql = refusal_sql("held: DROP TABLE \"x\"; $m0$ $airlock0$ '", "d", "h");
+        let sql = refusal_sql("42501", "held: DROP TABLE \"x\"; $m0$ $airlock0$ '", "d", "h");
         assert!(sql.starts_with("DO $airlock1$"));
+        assert!(sql.contains("ERRCODE = '42501'"));
+        assert!(refusal_sql("57014", "m", "", "").contains("ERRCODE = '57014'"));
+        assert!(refusal_sql("x'; --", "m", "", "").contains("ERRCODE = '42501'"));
         assert!(sql.contains("MESSAGE = $m1$held"));
         assert!(sql.ends_with("END $airlock1$"));
     }

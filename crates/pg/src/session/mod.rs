@@ -1,9 +1,14 @@
 //! One client connection: the startup packets (TLS, cancel), then [`start`] (SCRAM, the resource,
-//! the upstream session), then [`relay`].
+//! the upstream session), then [`relay`] — which keeps the replies in step with the requests
+//! ([`flow`]), asks the session how it reads names when a statement is held ([`ask`]) and waits
+//! for the humans' decision on it ([`waiting`]).
 
+mod ask;
+mod flow;
 mod prepared;
 mod relay;
 mod start;
+mod waiting;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -126,7 +131,7 @@ async fn settle<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 async fn cancel(shared: &Shared, pid: i32, secret: i32) {
-    if let Some(k) = shared.cancels.lookup(pid, secret) {
+    if let Some(k) = shared.cancels.cancel(pid, secret) {
         let _ = upstream::cancel(k.addr, k.pid, k.secret).await;
     }
 }

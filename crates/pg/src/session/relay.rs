@@ -1,24 +1,28 @@
 //! The relay: client → server frames messages and judges Query and Parse (and Bind of statements
-//! an approval let through once); server → client drops the ParseComplete and BindComplete of
-//! substituted refusals and watches ReadyForQuery.
+//! an approval let through once), asking the session how it reads names and waiting for the humans
+//! when a statement is held; server → client drops the ParseComplete and BindComplete of
+//! substituted refusals and the replies to the gateway's own question, and watches ReadyForQuery.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::ask::ask;
+use super::flow::Flow;
 use super::prepared::{recognise, Prepared, PreparedNames};
-use crate::cancel::UpstreamKey;
+use super::waiting::{wait, Held};
+use crate::cancel::{Cancels, UpstreamKey};
 use crate::gateway::Shared;
-use crate::judge::{Caller, Verdict};
+use crate::judge::{Caller, Decided, Quick, Verdict};
 use crate::messages::{
     auth_ok, backend_key_data, bind_statement, parameter_status, parse_message, query_text, ready_for_query,
     substitute_error, ErrorResponse, Framer, Piece, FRONTEND_TAGS,
 };
 use crate::pool::PoolKey;
+use crate::probe::SessionView;
 use crate::upstream::{self, Upstream};
 use crate::PgError;
 
@@ -38,15 +42,10 @@ struct Skip {
 }
 
 /// What both directions of one session share.
-#[derive(Default)]
 struct Relay {
     skips: Mutex<VecDeque<Skip>>,
-    /// Query, Sync and FunctionCall messages sent upstream (each gets one ReadyForQuery).
-    sent_epochs: AtomicU64,
-    /// ReadyForQuery messages received.
-    got_epochs: AtomicU64,
-    /// The last ReadyForQuery status.
-    status: std::sync::atomic::AtomicU8,
+    /// Which replies answer what (epochs are counted there).
+    flow: Flow,
 }
 
 /// How the relay ended.
@@ -66,7 +65,7 @@ pub(super) async fn relay<S: Client>(
     mut upstream: Upstream,
     key: PoolKey,
 ) {
-    let (pid, secret) = shared.cancels.register(UpstreamKey {
+    let (pid, secret, cancels) = shared.cancels.register(UpstreamKey {
         addr: upstream.addr,
         pid: upstream.pid,
         secret: upstream.secret,
@@ -78,8 +77,8 @@ pub(super) async fn relay<S: Client>(
     hello.extend(backend_key_data(pid, secret));
     hello.extend(ready_for_query(b'I'));
     let state = Relay {
-        status: std::sync::atomic::AtomicU8::new(b'I'),
-        ..Relay::default()
+        skips: Mutex::new(VecDeque::new()),
+        flow: Flow::new(),
     };
     let end = if client.write_all(&hello).await.is_err() {
         End::ClientGone
@@ -87,13 +86,13 @@ pub(super) async fn relay<S: Client>(
         let (mut cr, mut cw) = tokio::io::split(&mut client);
         let (mut ur, mut uw) = tokio::io::split(&mut upstream.stream);
         tokio::select! {
-            e = client_to_server(shared, &caller, &state, &mut cr, &mut uw) => e,
+            e = client_to_server(shared, &caller, &state, cancels, &mut cr, &mut uw) => e,
             e = server_to_client(&state, &mut ur, &mut cw) => e,
         }
     };
     shared.cancels.remove(pid);
-    let in_step = state.sent_epochs.load(Ordering::SeqCst) == state.got_epochs.load(Ordering::SeqCst);
-    let idle = state.status.load(Ordering::SeqCst) == b'I';
+    let in_step = state.flow.in_step();
+    let idle = state.flow.status() == b'I';
     // Only a session the client ended cleanly, with nothing in flight and no transaction open, is
     // reset and kept for the next client.
     if let End::Fatal(e) = &end {
@@ -125,9 +124,35 @@ struct ClientSide {
     shapes: HashMap<String, airlock_classify::Risk>,
     /// SQL-level prepared statements and the EXECUTEs they allow.
     prepared: PreparedNames,
+    /// The session's CancelRequests, watched while a held statement waits.
+    cancels: Cancels,
 }
 
-async fn judge(shared: &Arc<Shared>, caller: &Caller, side: &mut ClientSide, sql: &str) -> Verdict {
+/// What goes upstream: bytes queued while a read from the client is handled, written together —
+/// or at once, before the gateway asks the session a question of its own.
+struct Outbox<'a, W> {
+    w: &'a mut W,
+    out: Vec<u8>,
+}
+
+impl<W: AsyncWrite + Unpin> Outbox<'_, W> {
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.out.is_empty() {
+            self.w.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+}
+
+async fn judge<W: AsyncWrite + Unpin>(
+    shared: &Arc<Shared>,
+    caller: &Caller,
+    state: &Relay,
+    side: &mut ClientSide,
+    sql: &str,
+    up: &mut Outbox<'_, W>,
+) -> Verdict {
     let prepared = recognise(sql);
     if let Some(Prepared::Execute(name)) = &prepared {
         match side.prepared.execute(name) {
@@ -136,45 +161,93 @@ async fn judge(shared: &Arc<Shared>, caller: &Caller, side: &mut ClientSide, sql
                 return Verdict::Forward { once: false };
             }
             Some(false) => {
-                return Verdict::Refuse {
-                    message: format!(
-                        "Airlock let the PREPARE of {name} through once, on approval; it may not run again"
-                    ),
-                    detail: String::new(),
-                    hint: "Prepare it again and a human approves it again.".into(),
-                }
+                return Verdict::refuse(
+                    format!("Airlock let the PREPARE of {name} through once, on approval; it may not run again"),
+                    String::new(),
+                    "Prepare it again and a human approves it again.",
+                )
             }
             None => {}
         }
     }
-    let verdict = judge_text(shared, caller, side, sql).await;
+    let verdict = judge_text(shared, caller, state, side, sql, up).await;
     if let (Some(what), Verdict::Forward { once }) = (&prepared, &verdict) {
         side.prepared.allowed(what, *once);
     }
     verdict
 }
 
-async fn judge_text(shared: &Arc<Shared>, caller: &Caller, side: &mut ClientSide, sql: &str) -> Verdict {
-    if let Some(v) = shared.judge.quick(caller, sql, &mut side.shapes) {
-        return v;
+/// The judgement of a statement's text. One that policy allows outright costs no round trip; one
+/// that is held or spends an approval first asks the session how it reads names (its evidence
+/// depends on it), and a held one then waits for the humans when `[server] hold_wait` allows.
+async fn judge_text<W: AsyncWrite + Unpin>(
+    shared: &Arc<Shared>,
+    caller: &Caller,
+    state: &Relay,
+    side: &mut ClientSide,
+    sql: &str,
+    up: &mut Outbox<'_, W>,
+) -> Verdict {
+    let since = Instant::now();
+    let asks = match shared.judge.quick(caller, sql, &mut side.shapes) {
+        Quick::Done(v) => return v,
+        Quick::Decide { asks } => asks,
+    };
+    let view = if !asks {
+        Err("policy refuses it outright".to_owned())
+    } else if let Err(e) = up.flush().await {
+        Err(format!("the session could not be reached: {e}"))
+    } else {
+        ask(&state.flow, up.w).await
+    };
+    let airlock = shared.judge.airlock();
+    // Subscribed before the statement is submitted, so that no decision falls in between.
+    let events = (view.is_ok() && !airlock.config.hold_wait.is_zero()).then(|| airlock.subscribe());
+    match (decide(shared, caller, sql, view.clone()).await, events, view) {
+        (Decided::Held { id, verdict }, Some(events), Ok(view)) => {
+            let held = Held { id, verdict, since };
+            wait(shared, caller, sql, &view, held, events, &mut side.cancels).await
+        }
+        (Decided::Held { verdict, .. } | Decided::Done(verdict), _, _) => verdict,
     }
+}
+
+/// The full decision, on a blocking thread (the state file, the catalog, perhaps a snapshot).
+pub(super) async fn decide(
+    shared: &Arc<Shared>,
+    caller: &Caller,
+    sql: &str,
+    view: Result<SessionView, String>,
+) -> Decided {
     let (shared, caller, sql) = (shared.clone(), caller.clone(), sql.to_owned());
-    tokio::task::spawn_blocking(move || shared.judge.decide(&caller, &sql))
+    tokio::task::spawn_blocking(move || shared.judge.decide(&caller, &sql, &view))
         .await
-        .unwrap_or_else(|_| Verdict::Refuse {
-            message: "Airlock failed while judging this statement, so it did not run".into(),
-            detail: String::new(),
-            hint: "Report this to the operator.".into(),
+        .unwrap_or_else(|_| {
+            Decided::Done(Verdict::refuse(
+                "Airlock failed while judging this statement, so it did not run".into(),
+                String::new(),
+                "Report this to the operator.",
+            ))
         })
 }
 
-async fn client_to_server<R, W>(shared: &Arc<Shared>, caller: &Caller, state: &Relay, r: &mut R, w: &mut W) -> End
+async fn client_to_server<R, W>(
+    shared: &Arc<Shared>,
+    caller: &Caller,
+    state: &Relay,
+    cancels: Cancels,
+    r: &mut R,
+    w: &mut W,
+) -> End
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut buf = BytesMut::with_capacity(16 * 1024);
-    let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
+    let mut up = Outbox {
+        w,
+        out: Vec::with_capacity(16 * 1024),
+    };
     let mut framer = Framer::new(MAX_STATEMENT, Some(FRONTEND_TAGS));
     let mut side = ClientSide {
         parses: 0,
@@ -182,6 +255,7 @@ where
         token_checked: Instant::now(),
         shapes: HashMap::new(),
         prepared: PreparedNames::default(),
+        cancels,
     };
     loop {
         match r.read_buf(&mut buf).await {
@@ -208,11 +282,12 @@ where
                 ));
             }
         }
-        out.clear();
         let mut pos = 0;
         loop {
             let watching_binds = !side.once.is_empty();
             let whole = |t: u8| matches!(t, b'Q' | b'P' | b'S' | b'X' | b'F') || (t == b'B' && watching_binds);
+            // A message passed in pieces is recorded by its type as its first piece goes.
+            let starts = framer.at_boundary().then(|| buf.get(pos).copied()).flatten();
             let piece = match framer.next(&buf[pos..], whole) {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
@@ -220,16 +295,19 @@ where
             };
             match piece {
                 Piece::Pass(n) => {
-                    out.extend_from_slice(&buf[pos..pos + n]);
+                    if let Some(tag) = starts {
+                        state.flow.forwarded(tag);
+                    }
+                    up.out.extend_from_slice(&buf[pos..pos + n]);
                     pos += n;
                 }
                 Piece::Whole { tag, len } => {
                     let msg = &buf[pos..pos + len];
                     pos += len;
-                    match handle(shared, caller, state, &mut side, tag, msg, &mut out).await {
+                    match handle(shared, caller, state, &mut side, tag, msg, &mut up).await {
                         Ok(true) => {}
                         Ok(false) => {
-                            let _ = w.write_all(&out).await;
+                            let _ = up.flush().await;
                             return End::Terminated;
                         }
                         Err(e) => return protocol_fatal(e),
@@ -238,95 +316,118 @@ where
             }
         }
         buf.advance(pos);
-        if !out.is_empty() && w.write_all(&out).await.is_err() {
+        if up.flush().await.is_err() {
             return End::UpstreamGone;
         }
     }
 }
 
 /// Handles one whole client message; false on Terminate.
-async fn handle(
+async fn handle<W: AsyncWrite + Unpin>(
     shared: &Arc<Shared>,
     caller: &Caller,
     state: &Relay,
     side: &mut ClientSide,
     tag: u8,
     msg: &[u8],
-    out: &mut Vec<u8>,
+    up: &mut Outbox<'_, W>,
 ) -> Result<bool, PgError> {
     let body = &msg[5..];
-    let refuse_extended = |side: &mut ClientSide, out: &mut Vec<u8>, message: &str, detail: &str, hint: &str| {
+    let refuse_extended = |side: &mut ClientSide, out: &mut Vec<u8>, verdict: Verdict| {
+        let Verdict::Refuse {
+            code,
+            message,
+            detail,
+            hint,
+        } = verdict
+        else {
+            return;
+        };
         state.skips.lock().unwrap_or_else(|p| p.into_inner()).push_back(Skip {
-            epoch: state.sent_epochs.load(Ordering::SeqCst),
+            epoch: state.flow.sent(),
             ordinal: side.parses,
         });
         side.parses += 1;
         // The substitute replaces the unnamed statement.
         side.once.remove("");
-        out.extend(substitute_error(message, detail, hint, true));
+        out.extend(substitute_error(code, &message, &detail, &hint, true));
     };
     match tag {
         b'X' => return Ok(false),
         b'Q' => {
+            // A cancel sent before this statement arrived was for an earlier one.
+            side.cancels.mark_unchanged();
             let sql = query_text(body)?;
-            match judge(shared, caller, side, sql).await {
-                Verdict::Forward { .. } => out.extend_from_slice(msg),
-                Verdict::Refuse { message, detail, hint } => {
-                    out.extend(substitute_error(&message, &detail, &hint, false))
-                }
+            match judge(shared, caller, state, side, sql, up).await {
+                Verdict::Forward { .. } => up.out.extend_from_slice(msg),
+                Verdict::Refuse {
+                    code,
+                    message,
+                    detail,
+                    hint,
+                } => up.out.extend(substitute_error(code, &message, &detail, &hint, false)),
             }
-            state.sent_epochs.fetch_add(1, Ordering::SeqCst);
+            state.flow.forwarded(b'Q');
             side.parses = 0;
         }
         b'P' => {
+            side.cancels.mark_unchanged();
             let (name, sql) = parse_message(body)?;
-            match judge(shared, caller, side, sql).await {
+            match judge(shared, caller, state, side, sql, up).await {
                 Verdict::Forward { once } => {
                     if once {
                         side.once.insert(name.to_owned(), 1);
                     } else {
                         side.once.remove(name);
                     }
-                    out.extend_from_slice(msg);
+                    up.out.extend_from_slice(msg);
                     side.parses += 1;
                 }
-                Verdict::Refuse { message, detail, hint } => refuse_extended(side, out, &message, &detail, &hint),
+                refusal => refuse_extended(side, &mut up.out, refusal),
             }
+            state.flow.forwarded(b'P');
         }
         b'B' => {
             let statement = bind_statement(body)?;
             match side.once.get_mut(statement) {
                 Some(0) => refuse_extended(
                     side,
-                    out,
-                    "Airlock let this statement through once, on approval; it may not run again",
-                    "",
-                    "Ask for a new approval: send the statement again (a new Parse) and a human approves it.",
+                    &mut up.out,
+                    Verdict::refuse(
+                        "Airlock let this statement through once, on approval; it may not run again".into(),
+                        String::new(),
+                        "Ask for a new approval: send the statement again (a new Parse) and a human approves it.",
+                    ),
                 ),
                 Some(left) => {
                     *left -= 1;
-                    out.extend_from_slice(msg);
+                    up.out.extend_from_slice(msg);
                 }
-                None => out.extend_from_slice(msg),
+                None => up.out.extend_from_slice(msg),
             }
+            state.flow.forwarded(b'B');
         }
         b'S' => {
-            out.extend_from_slice(msg);
-            state.sent_epochs.fetch_add(1, Ordering::SeqCst);
+            up.out.extend_from_slice(msg);
+            state.flow.forwarded(b'S');
             side.parses = 0;
         }
         b'F' => {
             // FunctionCall reaches any function by OID, past every SQL check: never let it through.
-            out.extend(substitute_error(
+            up.out.extend(substitute_error(
+                crate::judge::REFUSED,
                 "Airlock refuses the protocol's FunctionCall message (it would bypass statement checks)",
                 "",
                 "Call the function in a SQL statement instead (SELECT f(...)).",
                 false,
             ));
-            state.sent_epochs.fetch_add(1, Ordering::SeqCst);
+            state.flow.forwarded(b'Q');
             side.parses = 0;
         }
-        _ => out.extend_from_slice(msg),
+        _ => {
+            up.out.extend_from_slice(msg);
+            state.flow.forwarded(tag);
+        }
     }
     Ok(true)
 }
@@ -353,7 +454,8 @@ where
         let mut changed = false;
         let mut kept_from = 0;
         loop {
-            let piece = match framer.next(&buf[pos..], |t| matches!(t, b'Z' | b'1' | b'2')) {
+            let whole = |t: u8| matches!(t, b'Z' | b'1' | b'2') || state.flow.watching(t);
+            let piece = match framer.next(&buf[pos..], whole) {
                 Ok(Some(p)) => p,
                 Ok(None) => break,
                 Err(e) => {
@@ -366,11 +468,11 @@ where
             let n = match piece {
                 Piece::Pass(n) => n,
                 Piece::Whole { tag, len } => {
-                    let mut keep = true;
+                    // The gateway's own question is answered here, never to the client.
+                    let mut keep = !state.flow.reply(&buf[pos..pos + len]);
                     match tag {
                         b'Z' => {
-                            state.status.store(buf[pos + 5], Ordering::SeqCst);
-                            let epoch = state.got_epochs.fetch_add(1, Ordering::SeqCst) + 1;
+                            let epoch = state.flow.answered();
                             parses = 0;
                             drop_bind = false;
                             let mut skips = state.skips.lock().unwrap_or_else(|p| p.into_inner());
@@ -378,9 +480,9 @@ where
                                 skips.pop_front();
                             }
                         }
-                        b'1' => {
+                        b'1' if keep => {
                             let here = Skip {
-                                epoch: state.got_epochs.load(Ordering::SeqCst),
+                                epoch: state.flow.answered(),
                                 ordinal: parses,
                             };
                             parses += 1;
@@ -391,7 +493,7 @@ where
                                 drop_bind = true;
                             }
                         }
-                        b'2' if drop_bind => {
+                        b'2' if keep && drop_bind => {
                             drop_bind = false;
                             keep = false;
                         }

@@ -8,7 +8,7 @@ use axum::Json;
 
 use super::routes::{blocking, parse, refused, still_held, App, Call};
 use crate::exec::{ExecRequest, ExecResponse};
-use crate::pipeline::wait::{self, Settled};
+use crate::pipeline::{wait_for_decision as settle, Settled};
 
 pub(super) async fn exec(State(app): State<App>, call: Call, body: Bytes) -> Response {
     let mut events = app.subscribe();
@@ -29,7 +29,7 @@ pub(super) async fn exec(State(app): State<App>, call: Call, body: Bytes) -> Res
     };
     let decided = if answer.decision == "ask" && req.wait && !app.config.hold_wait.is_zero() {
         let limit = app.config.hold_wait;
-        match wait::settle(&app, &mut events, &answer.id, limit).await {
+        match settle(&app, &mut events, &answer.id, limit).await {
             Settled::Released => match blocking(app.clone(), again, move |a, _| a.submit(&agent, submit)).await {
                 Ok(v) => v,
                 Err(e) => return e.into_response(),

@@ -18,7 +18,7 @@ use crate::api::{ApproveRequest, IssuedToken, NewToken, SubmitRequest, SubmitRes
 use crate::auth::Caller;
 use crate::operators::NewOperator;
 use crate::peer::Peer;
-use crate::pipeline::wait::{self, Settled};
+use crate::pipeline::{wait_for_decision as settle, Settled};
 use crate::{Airlock, ApiError};
 
 pub(super) type App = Arc<Airlock>;
@@ -181,7 +181,7 @@ async fn submit(State(app): State<App>, call: Call, body: Bytes) -> Response {
         return Json(answer).into_response();
     }
     let limit = app.config.hold_wait;
-    match wait::settle(&app, &mut events, &answer.id, limit).await {
+    match settle(&app, &mut events, &answer.id, limit).await {
         Settled::Released => {
             let again = Call { bearer, peer };
             match blocking(app.clone(), again, move |a, _| a.submit(&agent, req)).await {

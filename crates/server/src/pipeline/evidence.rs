@@ -26,8 +26,20 @@ pub enum EvidenceItem {
     },
     /// A script or file the action runs as code, by content.
     Script { path: String, sha256: String },
-    /// A relation a SQL statement names, as the session resolves it.
-    Relation { name: String, resolved: String, oid: u32 },
+    /// An object a SQL statement names (a table, view, sequence, schema, function), as the session
+    /// resolves it: `object` says which (`table`, `view`, …, or `missing` with oid 0 when nothing of
+    /// that name exists; `resolved` then says where it would be created).
+    Relation {
+        name: String,
+        resolved: String,
+        oid: u32,
+        #[serde(default)]
+        object: String,
+    },
+    /// A name whose target could not be established (the Postgres gateway could not ask the session,
+    /// or cannot tell which object it means). An approval never covers it: whoever approves sees
+    /// why, and the action is held again when it is retried.
+    Unresolved { name: String, why: String },
     /// A resource the action reaches, and its environment (a config change can move a target).
     Resource { name: String, environment: String },
 }
@@ -48,7 +60,19 @@ impl EvidenceItem {
                 _ => format!("{path}: {is} (device {dev}, inode {ino})"),
             },
             EvidenceItem::Script { path, sha256 } => format!("{path}: content {}", &sha256[..sha256.len().min(16)]),
-            EvidenceItem::Relation { name, resolved, oid } => format!("{name} is {resolved} (oid {oid})"),
+            EvidenceItem::Relation {
+                name, resolved, object, ..
+            } if object == "missing" => format!("{name} does not exist (it would be {resolved})"),
+            EvidenceItem::Relation { resolved, object, .. } if object == "session" => {
+                format!("the session reads names with {resolved}")
+            }
+            EvidenceItem::Relation {
+                name,
+                resolved,
+                oid,
+                object,
+            } => format!("{name} is {object} {resolved} (oid {oid})"),
+            EvidenceItem::Unresolved { name, why } => format!("{name} cannot be resolved: {why}"),
             EvidenceItem::Resource { name, environment } => format!("{name} in {environment}"),
         }
     }
@@ -56,7 +80,7 @@ impl EvidenceItem {
     fn key(&self) -> String {
         match self {
             EvidenceItem::Path { path, .. } | EvidenceItem::Script { path, .. } => path.clone(),
-            EvidenceItem::Relation { name, .. } => name.clone(),
+            EvidenceItem::Relation { name, .. } | EvidenceItem::Unresolved { name, .. } => format!("sql {name}"),
             EvidenceItem::Resource { name, .. } => format!("resource {name}"),
         }
     }
@@ -80,14 +104,28 @@ impl Evidence {
         }
     }
 
-    /// The schema-qualified relations SQL resolved to (from the gateway), for the snapshot plan.
+    /// The schema-qualified tables SQL resolved to (from the gateway), for the snapshot plan: only
+    /// what a snapshot can copy (views, sequences, schemas and missing names are evidence only).
     pub fn relations(&self) -> Vec<String> {
         self.items
             .iter()
             .filter_map(|i| match i {
-                EvidenceItem::Relation { resolved, .. } => Some(resolved.clone()),
+                EvidenceItem::Relation { resolved, object, .. }
+                    if object == "table" || object == "partitioned table" =>
+                {
+                    Some(resolved.clone())
+                }
                 _ => None,
             })
+            .collect()
+    }
+
+    /// What could not be established, one line each: an approval never covers such evidence.
+    pub fn unresolved(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .filter(|i| matches!(i, EvidenceItem::Unresolved { .. }))
+            .map(EvidenceItem::describe)
             .collect()
     }
 
@@ -170,6 +208,30 @@ mod tests {
             "{changes:?}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_tables_are_planned_and_unresolved_names_are_listed() {
+        let relation = |name: &str, object: &str| EvidenceItem::Relation {
+            name: name.into(),
+            resolved: format!("other.{name}"),
+            oid: 7,
+            object: object.into(),
+        };
+        let e = Evidence::new(vec![
+            relation("t", "table"),
+            relation("v", "view"),
+            relation("gone", "missing"),
+            EvidenceItem::Unresolved {
+                name: "u".into(),
+                why: "the session could not be asked".into(),
+            },
+        ]);
+        assert_eq!(e.relations(), vec!["other.t".to_owned()]);
+        assert_eq!(
+            e.unresolved(),
+            vec!["u cannot be resolved: the session could not be asked".to_owned()]
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod record;
 mod resolve;
 mod snapshot;
 mod spend;
-pub(crate) mod wait;
+mod wait;
 
 pub use wait::{settle as wait_for_decision, Settled};
 

@@ -1,6 +1,7 @@
 //! Stage 4, after humans said yes: the approval of this exact action is spent — once. Before it is,
-//! the evidence is gathered again: if a path now leads elsewhere or a script says something else,
-//! the approval does not cover what would run, so it is refused and the action is held afresh.
+//! the evidence is gathered again: if a path now leads elsewhere, a script says something else or
+//! a SQL name resolves to another relation (or cannot be resolved at all), the approval does not
+//! cover what would run, so it is refused and the action is held afresh.
 
 use airlock_store::{ActionRecord, ActionState, TokenRecord};
 use serde_json::json;
@@ -35,8 +36,13 @@ impl Airlock {
         }
         let approved: Evidence = serde_json::from_value(a.detail["evidence"].clone()).unwrap_or_default();
         let now = gather(ev, (probe.evidence)(ev));
-        if now.digest != approved.digest {
-            let changes = now.changes_since(&approved);
+        // Evidence that could not be established covers nothing, even when it reads the same.
+        let unresolved = now.unresolved();
+        if now.digest != approved.digest || !unresolved.is_empty() {
+            let mut changes = now.changes_since(&approved);
+            if changes.is_empty() {
+                changes = unresolved;
+            }
             if self
                 .store
                 .transition(&a.id, ActionState::Approved, ActionState::Expired, facts.at, None)?

@@ -1,6 +1,7 @@
-//! Waiting on a hold: a hook that asked may wait (up to `[server] hold_wait`) for the humans'
-//! decision instead of being told to come back, so the agent's command simply pauses. Waiting is
-//! async — thousands of hooks can wait at once without a thread each.
+//! Waiting on a hold: a hook that asked (or the Postgres gateway, for a held statement) may wait
+//! (up to `[server] hold_wait`) for the humans' decision instead of being told to come back, so the
+//! agent's command simply pauses. Waiting is async — thousands of callers can wait at once without a
+//! thread each.
 
 use std::time::Duration;
 

@@ -252,6 +252,8 @@ state = "sqlite:state.db"
 policy = "policy.cedar"
 # The demo's human answers after the agent asked, so held calls answer at once.
 hold_wait = "0s"
+# Seal the audit chain's head into the vault every second, so `log --verify` can show it.
+checkpoint_every = "1s"
 
 [[environment]]
 name = "production"
