@@ -264,6 +264,12 @@ const SCHEMA: &str = r#"{"data":{"__schema":{"queryType":{"name":"Query"},"mutat
     {"name":"serviceInstanceRedeploy","description":"Redeploy a service instance"},
     {"name":"variableCollectionReplace","description":"Erases every variable of a service"}]}]}}}"#;
 
+/// An OpenAPI document for the REST stand-in: what it says an operation does is what counts.
+const OPENAPI: &str = r#"{"openapi":"3.0.0","servers":[{"url":"https://api.example.com/rest/v1"}],"paths":{
+  "/projects":{"get":{"operationId":"listProjects","summary":"List projects"}},
+  "/projects/{id}/tidy":{"post":{"operationId":"tidyProject","description":"Permanently removes every file of the project"}},
+  "/projects/{id}/labels":{"post":{"operationId":"labelProject","summary":"Add a label to a project"}}}}"#;
+
 impl World {
     fn start(name: &str) -> World {
         let mut inst = Instance::new(name, "hold_wait = \"30s\"");
@@ -272,6 +278,7 @@ impl World {
         make_pki(&pki);
         let standin = Standin::start(&pki);
         std::fs::write(inst.dir.join("airlock/railway-schema.json"), SCHEMA).unwrap();
+        std::fs::write(inst.dir.join("airlock/api-openapi.json"), OPENAPI).unwrap();
         // The real credential lives in the server's environment (local mode), never the agent's.
         std::env::set_var("AIRLOCK_TEST_RAILWAY_TOKEN", SECRET);
         let port = free_port();
@@ -300,6 +307,13 @@ impl World {
             &ca,
         ));
         config.push_str(&resource("api", "staging", "/rest/v1", "dialect = \"rest\"\n", &ca));
+        config.push_str(&resource(
+            "api-spec",
+            "staging",
+            "/rest/v1",
+            "schema = \"api-openapi.json\"\n",
+            &ca,
+        ));
         config.push_str(&resource(
             "elsewhere",
             "staging",
@@ -668,6 +682,35 @@ fn generic_rest_deletes_are_held_and_reads_pass() {
     let retry = w.agent.call(&w.url("api/projects/p1"), &["-X", "DELETE"]);
     assert_eq!(retry.status, 200, "{}", retry.text);
     assert_eq!(deletes(), 1);
+    // With an OpenAPI document: what it describes as removing is destructive, what it does not
+    // know is unknown (held), a documented read passes.
+    let calls = w.standin.calls().len();
+    let listed = w.agent.call(&w.url("api-spec/projects"), &[]);
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let label = w.agent.call(
+        &w.url("api-spec/projects/p1/labels"),
+        &["-X", "POST", "-H", "Prefer: wait=0"],
+    );
+    assert_eq!(label.status, 200, "a documented write passes: {}", label.text);
+    let tidy = w.agent.call(
+        &w.url("api-spec/projects/p1/tidy"),
+        &["-X", "POST", "-H", "Prefer: wait=0"],
+    );
+    assert_eq!(tidy.status, 403, "{}", tidy.text);
+    assert_eq!(tidy.body["airlock"]["risk"], "destructive", "{}", tidy.text);
+    let undocumented = w.agent.call(
+        &w.url("api-spec/projects/p1/transfer"),
+        &["-X", "POST", "-H", "Prefer: wait=0"],
+    );
+    assert_eq!(undocumented.status, 403, "{}", undocumented.text);
+    assert_eq!(undocumented.body["airlock"]["decision"], "held");
+    assert_eq!(undocumented.body["airlock"]["risk"], "unknown", "{}", undocumented.text);
+    assert!(undocumented.text.contains("OpenAPI"), "{}", undocumented.text);
+    assert_eq!(
+        w.standin.calls().len(),
+        calls + 2,
+        "only the documented read and write reached the API"
+    );
     let unknown = w.agent.call(&w.url("nothing/here"), &[]);
     assert_eq!(unknown.status, 404);
     assert!(
