@@ -78,6 +78,7 @@ pub use action::{Action, ActionKind, GitState, NoWorld, PathState, World};
 pub use assessment::{Assessment, Operation};
 pub use credentials::{find_credentials, is_airlock_token, token_checksum, Credential};
 pub use glob::glob_match;
+pub use http::{bracket_nesting, words as identifier_words};
 pub use limits::MAX_INPUT_BYTES;
 pub use packs::{check_packs, pack_examples, pack_names, ExampleSpec, PackError};
 pub use redact::redact;

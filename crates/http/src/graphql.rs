@@ -119,25 +119,10 @@ fn one(v: &Json) -> Result<Sent, String> {
     })
 }
 
-fn nesting(text: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    for b in text.bytes() {
-        match b {
-            b'{' | b'(' | b'[' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
-}
-
 type Fragments<'a> = HashMap<&'a str, &'a SelectionSet<'a, &'a str>>;
 
 fn document_fields(sent: &Sent) -> Result<Vec<RootField>, String> {
-    if nesting(&sent.query) > MAX_NESTING {
+    if airlock_classify::bracket_nesting(&sent.query) > MAX_NESTING {
         return Err("the document nests too deeply to be read".into());
     }
     let doc: Document<'_, &str> = graphql_parser::parse_query(&sent.query).map_err(|e| {

@@ -1,6 +1,8 @@
 //! The words that say an operation destroys: in an operation's name (`volumeDelete`,
 //! `delete_branch`, `purgeCache`) or a schema's description of it ("Permanently removes …").
 
+use airlock_classify::identifier_words;
+
 /// Verbs whose operations remove or overwrite data wholesale.
 const DESTRUCTIVE: [&str; 16] = [
     "delete",
@@ -20,32 +22,6 @@ const DESTRUCTIVE: [&str; 16] = [
     "flush",
     "obliterate",
 ];
-
-/// Splits an identifier into lowercase words: `volumeDelete` → volume, delete; `delete_users` →
-/// delete, users; `purge-cache` → purge, cache.
-pub fn words(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if !c.is_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if c.is_uppercase() && prev_lower && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = c.is_lowercase() || c.is_ascii_digit();
-        cur.extend(c.to_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
 
 /// The destructive verb a word is a form of (`deletes`, `deleting`, `removed`, `dropping`).
 fn verb_of(word: &str) -> Option<&'static str> {
@@ -68,7 +44,7 @@ fn verb_of(word: &str) -> Option<&'static str> {
 
 /// The first destructive verb among an identifier's words.
 pub fn in_name(name: &str) -> Option<&'static str> {
-    words(name)
+    identifier_words(name)
         .iter()
         .find_map(|w| DESTRUCTIVE.iter().copied().find(|v| v == w))
 }
@@ -87,7 +63,7 @@ mod tests {
 
     #[test]
     fn names_and_descriptions_say_destroy() {
-        assert_eq!(words("volumeDelete"), ["volume", "delete"]);
+        assert_eq!(identifier_words("volumeDelete"), ["volume", "delete"]);
         assert_eq!(in_name("volumeDelete"), Some("delete"));
         assert_eq!(in_name("delete_branch"), Some("delete"));
         assert_eq!(in_name("volumeCreate"), None);

@@ -161,7 +161,8 @@ fn document(sent: &Sent, summary: &str, ctx: &mut Ctx<'_>) {
 /// The parser recurses per level of braces: deeper documents are refused before parsing.
 const MAX_NESTING: usize = 64;
 
-fn nesting(text: &str) -> usize {
+/// How deep brackets (`{`, `(`, `[`) nest in a text, counted without parsing it.
+pub fn nesting(text: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
     for b in text.bytes() {
         match b {

@@ -5,6 +5,7 @@ mod body;
 mod cli;
 mod curl;
 mod graphql;
+pub use graphql::nesting as bracket_nesting;
 mod raw;
 mod url;
 
@@ -240,7 +241,7 @@ fn fresh_name(path: &str) -> bool {
 
 /// Splits an identifier into lowercase words: `volumeDelete` → volume, delete; `delete_users` →
 /// delete, users; `purge-cache` → purge, cache.
-pub(crate) fn words(name: &str) -> Vec<String> {
+pub fn words(name: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
