@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use airlock_server::{Airlock, SubmitRequest};
+use airlock_server::{Airlock, Listening, SubmitRequest};
 use airlock_store::TokenRecord;
 use axum::body::Body;
 use axum::extract::State;
@@ -38,11 +38,7 @@ pub struct Shared {
 }
 
 /// A running gateway. Dropping it stops it; [`Gateway::wait`] serves until the process ends.
-pub struct Gateway {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub struct Gateway(Listening);
 
 impl Gateway {
     /// Listens on `[http] listen` of the instance's config.
@@ -84,33 +80,16 @@ impl Gateway {
                 });
                 runtime.shutdown_timeout(Duration::from_secs(1));
             })?;
-        Ok(Gateway {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        Ok(Gateway(Listening::new(addr, stop, thread)))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.0.local_addr()
     }
 
     /// Serves until the process ends.
-    pub fn wait(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    pub fn wait(self) {
+        self.0.wait();
     }
 }
 

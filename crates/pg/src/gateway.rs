@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use airlock_server::Airlock;
+use airlock_server::{Airlock, Listening};
 
 use crate::cancel::CancelKeys;
 use crate::judge::Judge;
@@ -22,11 +22,7 @@ pub struct Shared {
 }
 
 /// A running gateway. Dropping it stops accepting; [`Gateway::wait`] serves until the process ends.
-pub struct Gateway {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub struct Gateway(Listening);
 
 impl Gateway {
     /// Listens on `[postgres] listen` of the instance's config.
@@ -90,32 +86,15 @@ impl Gateway {
                 });
                 runtime.shutdown_timeout(std::time::Duration::from_secs(1));
             })?;
-        Ok(Gateway {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        Ok(Gateway(Listening::new(addr, stop, thread)))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.0.local_addr()
     }
 
     /// Serves until the process ends.
-    pub fn wait(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    pub fn wait(self) {
+        self.0.wait();
     }
 }
