@@ -35,6 +35,7 @@ mod snapshots;
 mod tokens;
 mod totp;
 mod vault_api;
+mod worktree;
 mod world;
 
 pub use api::{
