@@ -385,3 +385,63 @@ fn what_no_snapshot_can_copy_is_shown_as_not_recoverable() {
     assert!(text.contains("NOT RECOVERABLE") && text.contains("large.bin"), "{text}");
     assert!(text.contains("small.txt"), "the small file still fits: {text}");
 }
+
+fn post_waiting(socket: &Path, token: &str, body: &Value) -> String {
+    use std::io::{Read, Write};
+    let body = body.to_string();
+    let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let request = format!(
+        "POST /v1/actions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// The class: waiting holds must not each take a thread, or a few hundred waiting agents would
+/// stop the server answering anyone.
+#[test]
+fn hundreds_of_held_hooks_wait_at_once_and_the_server_keeps_answering() {
+    const WAITERS: usize = 300;
+    let mut inst = Instance::new("many", "hold_wait = \"6s\"");
+    inst.start();
+    let token = std::fs::read_to_string(inst.token("claude", &[])).unwrap();
+    let socket = inst.dir.join("airlock/airlock.sock");
+    let staging = inst.staging();
+    let started = Instant::now();
+    let waiters: Vec<_> = (0..WAITERS)
+        .map(|i| {
+            let (socket, token) = (socket.clone(), token.trim().to_owned());
+            let body = serde_json::json!({"kind": "shell", "input": format!("rm -rf ./data{i}"), "cwd": staging, "source": "test", "wait": true});
+            std::thread::spawn(move || (post_waiting(&socket, &token, &body), Instant::now()))
+        })
+        .collect();
+    // While they all wait, an everyday action is still decided at once.
+    std::thread::sleep(Duration::from_secs(2));
+    let other = inst.token("other", &[]);
+    let asked = Instant::now();
+    assert_eq!(inst.claude(&other, "ls -la", &staging).0, "allow");
+    assert!(
+        asked.elapsed() < Duration::from_secs(6),
+        "an everyday action waited behind the holds (as long as hold_wait): {:?}",
+        asked.elapsed()
+    );
+    let mut answered = 0;
+    for w in waiters {
+        let (reply, at) = w.join().unwrap();
+        assert!(reply.contains("\"decision\":\"ask\""), "{reply}");
+        // Each waited out hold_wait: it was really held open, not answered at once.
+        assert!(
+            at.duration_since(started) >= Duration::from_secs(6),
+            "answered after {:?}",
+            at - started
+        );
+        answered += 1;
+    }
+    assert_eq!(answered, WAITERS);
+    // All waited side by side: one after another would take 300 × 6 s.
+    assert!(started.elapsed() < Duration::from_secs(120), "{:?}", started.elapsed());
+}
