@@ -36,12 +36,14 @@ pub enum TargetKind {
     Object,
     /// A script file the action runs; its content decides what really happens.
     Script,
+    /// A working tree whose uncommitted files (untracked, ignored, changed) the action discards.
+    Worktree,
     /// An MCP server, as agents name it in `mcp__<server>__<tool>` (`?` when the agent did not say).
     Mcp,
 }
 
 impl TargetKind {
-    const NAMES: [(&'static str, TargetKind); 28] = [
+    const NAMES: [(&'static str, TargetKind); 29] = [
         ("path", TargetKind::Path),
         ("table", TargetKind::Table),
         ("schema", TargetKind::Schema),
@@ -69,6 +71,7 @@ impl TargetKind {
         ("process", TargetKind::Process),
         ("object", TargetKind::Object),
         ("script", TargetKind::Script),
+        ("worktree", TargetKind::Worktree),
         ("mcp", TargetKind::Mcp),
     ];
 

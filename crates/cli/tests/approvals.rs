@@ -286,3 +286,162 @@ fn an_edited_policy_takes_effect_and_a_broken_one_is_refused() {
     let log = String::from_utf8_lossy(&inst.run(&["log", "--json"], None).stdout).into_owned();
     assert!(log.contains("policy.refused") && log.contains("line "), "{log}");
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "user.name=t",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The class: commands that discard a working tree's uncommitted files (clean, reset --hard, a
+/// discarding checkout) name no path, yet what they destroy must be snapshotted or shown.
+#[test]
+fn discarded_uncommitted_work_is_snapshotted_and_undone() {
+    let mut inst = Instance::new("worktree", "");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let repo = inst.staging().join("app");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(repo.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(repo.join(".gitignore"), ".env\n").unwrap();
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "first"]);
+    std::fs::write(repo.join(".env"), "API_KEY=only-copy\n").unwrap();
+    std::fs::create_dir_all(repo.join("notes")).unwrap();
+    std::fs::write(repo.join("notes/plan.md"), "untracked work\n").unwrap();
+    std::fs::write(repo.join("src/main.rs"), "fn main() { println!(\"edited\"); }\n").unwrap();
+
+    let cmd = "git reset --hard && git clean -fdx";
+    let (d, reason, id) = inst.claude(&agent, cmd, &repo);
+    assert_eq!(d, "deny", "{reason}");
+    let id = id.unwrap();
+    let pending = inst.run(&["pending", "--token-file", &alice.display().to_string()], None);
+    let text = String::from_utf8_lossy(&pending.stdout).into_owned();
+    assert!(
+        text.contains("snapshot first")
+            && text.contains(".env")
+            && text.contains("notes")
+            && text.contains("src/main.rs"),
+        "the approver must see what will be copied: {text}"
+    );
+    assert!(!text.contains("NOT RECOVERABLE"), "{text}");
+    assert!(inst.approve(&alice, &id).status.success());
+    assert_eq!(inst.claude(&agent, cmd, &repo).0, "allow");
+    git(&repo, &["reset", "--hard", "-q"]);
+    git(&repo, &["clean", "-fdxq"]);
+    assert!(!repo.join(".env").exists() && !repo.join("notes").exists());
+
+    let undo = inst.run(&["undo", &id], None);
+    assert!(undo.status.success(), "{}", String::from_utf8_lossy(&undo.stderr));
+    assert_eq!(
+        std::fs::read_to_string(repo.join(".env")).unwrap(),
+        "API_KEY=only-copy\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("notes/plan.md")).unwrap(),
+        "untracked work\n"
+    );
+    assert!(std::fs::read_to_string(repo.join("src/main.rs"))
+        .unwrap()
+        .contains("edited"));
+}
+
+#[test]
+fn what_no_snapshot_can_copy_is_shown_as_not_recoverable() {
+    let mut inst = Instance::new("volumes", "\n[vault]\nmax_snapshot_bytes = 1000");
+    inst.start();
+    let agent = inst.token("claude", &[]);
+    let alice = inst.token("alice", &["--operator"]);
+    let repo = inst.staging().join("svc");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    std::fs::write(repo.join("small.txt"), "keep me\n").unwrap();
+    std::fs::write(repo.join("large.bin"), vec![7u8; 5000]).unwrap();
+    let (_, _, id) = inst.claude(&agent, "docker compose down -v && git clean -fd", &repo);
+    assert!(id.is_some());
+    let pending = inst.run(&["pending", "--token-file", &alice.display().to_string()], None);
+    let text = String::from_utf8_lossy(&pending.stdout).into_owned();
+    assert!(
+        text.contains("NOT RECOVERABLE: volume:every volume of the compose project"),
+        "{text}"
+    );
+    assert!(text.contains("NOT RECOVERABLE") && text.contains("large.bin"), "{text}");
+    assert!(text.contains("small.txt"), "the small file still fits: {text}");
+}
+
+fn post_waiting(socket: &Path, token: &str, body: &Value) -> String {
+    use std::io::{Read, Write};
+    let body = body.to_string();
+    let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let request = format!(
+        "POST /v1/actions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// The class: waiting holds must not each take a thread, or a few hundred waiting agents would
+/// stop the server answering anyone.
+#[test]
+fn hundreds_of_held_hooks_wait_at_once_and_the_server_keeps_answering() {
+    const WAITERS: usize = 300;
+    let mut inst = Instance::new("many", "hold_wait = \"6s\"");
+    inst.start();
+    let token = std::fs::read_to_string(inst.token("claude", &[])).unwrap();
+    let socket = inst.dir.join("airlock/airlock.sock");
+    let staging = inst.staging();
+    let started = Instant::now();
+    let waiters: Vec<_> = (0..WAITERS)
+        .map(|i| {
+            let (socket, token) = (socket.clone(), token.trim().to_owned());
+            let body = serde_json::json!({"kind": "shell", "input": format!("rm -rf ./data{i}"), "cwd": staging, "source": "test", "wait": true});
+            std::thread::spawn(move || (post_waiting(&socket, &token, &body), Instant::now()))
+        })
+        .collect();
+    // While they all wait, an everyday action is still decided at once.
+    std::thread::sleep(Duration::from_secs(2));
+    let other = inst.token("other", &[]);
+    let asked = Instant::now();
+    assert_eq!(inst.claude(&other, "ls -la", &staging).0, "allow");
+    assert!(
+        asked.elapsed() < Duration::from_secs(6),
+        "an everyday action waited behind the holds (as long as hold_wait): {:?}",
+        asked.elapsed()
+    );
+    let mut answered = 0;
+    for w in waiters {
+        let (reply, at) = w.join().unwrap();
+        assert!(reply.contains("\"decision\":\"ask\""), "{reply}");
+        // Each waited out hold_wait: it was really held open, not answered at once.
+        assert!(
+            at.duration_since(started) >= Duration::from_secs(6),
+            "answered after {:?}",
+            at - started
+        );
+        answered += 1;
+    }
+    assert_eq!(answered, WAITERS);
+    // All waited side by side: one after another would take 300 × 6 s.
+    assert!(started.elapsed() < Duration::from_secs(120), "{:?}", started.elapsed());
+}

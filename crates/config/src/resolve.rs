@@ -60,7 +60,9 @@ impl<'a> Resolver<'a> {
         let mut remote_objects = Vec::new();
         for t in &assessment.targets {
             match t.kind {
-                TargetKind::Path | TargetKind::Script => push(&mut out, self.path(Path::new(&t.value))),
+                TargetKind::Path | TargetKind::Script | TargetKind::Worktree => {
+                    push(&mut out, self.path(Path::new(&t.value)))
+                }
                 TargetKind::Host => {
                     explicit_env = true;
                     push(&mut out, self.host(&t.value));

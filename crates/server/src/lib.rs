@@ -37,6 +37,7 @@ mod snapshots;
 mod tokens;
 mod totp;
 mod vault_api;
+mod worktree;
 mod world;
 
 pub use api::{

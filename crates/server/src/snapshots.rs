@@ -23,6 +23,33 @@ pub struct PlanItem {
     pub tables: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    /// `files`: the untracked and changed paths under `path` (a working tree's top), relative.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+impl PlanItem {
+    /// One line for the approver: what will be copied.
+    pub fn describe(&self) -> String {
+        if self.kind != "files" {
+            return format!("{} ({}, {} bytes)", self.path, self.kind, self.bytes);
+        }
+        const SHOWN: usize = 5;
+        let mut names = self.files.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+        if self.files.len() > SHOWN {
+            names.push_str(&format!(", and {} more", self.files.len() - SHOWN));
+        }
+        match self.files.len() {
+            0 => format!(
+                "{}: its untracked and changed files (none now; listed again when it runs)",
+                self.path
+            ),
+            n => format!(
+                "{}: {n} untracked or changed path(s), {} bytes: {names}",
+                self.path, self.bytes
+            ),
+        }
+    }
 }
 
 /// What will be copied before the action runs, and what will not (and why).
@@ -35,7 +62,7 @@ pub struct Plan {
     pub uncovered: Vec<String>,
 }
 
-fn du(path: &Path, cap: u64) -> u64 {
+pub(crate) fn du(path: &Path, cap: u64) -> u64 {
     let mut total = 0u64;
     let mut stack = vec![path.to_path_buf()];
     while let Some(p) = stack.pop() {
@@ -107,6 +134,7 @@ pub fn plan(
                 None
             },
             tables,
+            files: Vec::new(),
         });
     }
     for t in &assessment.targets {
@@ -139,6 +167,7 @@ pub fn plan(
                     bytes,
                     tables: Vec::new(),
                     schema: None,
+                    files: Vec::new(),
                 };
                 if bytes > cap {
                     plan.over_cap.push(item);
@@ -146,6 +175,7 @@ pub fn plan(
                     plan.items.push(item);
                 }
             }
+            TargetKind::Worktree => plan_worktree(&t.value, cap, &mut plan),
             TargetKind::Table
             | TargetKind::Database
             | TargetKind::Schema
@@ -158,6 +188,68 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// A working tree's untracked and changed files (what a `git clean`, `git reset --hard` or
+/// discarding checkout destroys): copied smallest first while they fit under `cap`, the rest named
+/// as not recoverable, so nothing is lost without the approver being told.
+fn plan_worktree(dir: &str, cap: u64, plan: &mut Plan) {
+    let found = match crate::worktree::uncommitted(Path::new(dir), cap) {
+        Ok(found) => found,
+        Err(e) => {
+            plan.uncovered.push(format!("worktree {dir} ({e})"));
+            return;
+        }
+    };
+    let top = found.top.display().to_string();
+    if plan.items.iter().any(|i| i.kind == "files" && i.path == top) {
+        return;
+    }
+    let (fit, over) = fit_under(found.paths, cap);
+    // Planned even when nothing is uncommitted now: the list is taken again when the action runs.
+    plan.items.push(PlanItem {
+        path: top.clone(),
+        kind: "files".into(),
+        bytes: fit.iter().map(|d| d.bytes).sum(),
+        tables: Vec::new(),
+        schema: None,
+        files: fit.iter().map(|d| d.rel.display().to_string()).collect(),
+    });
+    for d in over {
+        plan.over_cap.push(PlanItem {
+            path: found.top.join(&d.rel).display().to_string(),
+            kind: "path".into(),
+            bytes: d.bytes,
+            tables: Vec::new(),
+            schema: None,
+            files: Vec::new(),
+        });
+    }
+    if found.truncated {
+        plan.uncovered.push(format!(
+            "worktree {top}: files past the first {} visited were not listed",
+            crate::worktree::MAX_VISITS
+        ));
+    }
+}
+
+/// Splits discarded paths into those that fit under `cap` together (smallest first, so many
+/// small hand-written files win over one large build directory) and the rest.
+pub(crate) fn fit_under(
+    mut paths: Vec<crate::worktree::Discarded>,
+    cap: u64,
+) -> (Vec<crate::worktree::Discarded>, Vec<crate::worktree::Discarded>) {
+    paths.sort_by_key(|d| d.bytes);
+    let mut total = 0u64;
+    let split = paths
+        .iter()
+        .position(|d| {
+            total = total.saturating_add(d.bytes);
+            total > cap
+        })
+        .unwrap_or(paths.len());
+    let over = paths.split_off(split);
+    (paths, over)
 }
 
 /// The instance's vault, opened (or created, with a new key file) on first use.

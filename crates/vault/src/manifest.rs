@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 pub enum SourceKind {
     /// A file or a directory tree.
     Path,
+    /// Chosen files and trees under a directory (a working tree's untracked and changed files).
+    Files,
     /// A SQLite database, copied through the online backup API.
     Sqlite,
     /// PostgreSQL tables (definitions and binary COPY data), read in one consistent transaction.

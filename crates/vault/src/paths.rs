@@ -21,9 +21,31 @@ const WHOLE_FILE: u64 = 128 * 1024 * 1024;
 
 /// Walks `root` (without following symlinks) and stores every file's content.
 pub(crate) fn capture(root: &Path, writer: &mut ChunkWriter<'_>) -> Result<(Vec<Entry>, u64), VaultError> {
+    capture_selected(root, vec![PathBuf::new()], writer)
+}
+
+/// Stores the chosen paths under `root` (relative; a directory brings its whole tree), and nothing
+/// else: a working tree's untracked and changed files, without what git already keeps.
+pub(crate) fn capture_selected(
+    root: &Path,
+    mut chosen: Vec<PathBuf>,
+    writer: &mut ChunkWriter<'_>,
+) -> Result<(Vec<Entry>, u64), VaultError> {
+    if let Some(bad) = chosen
+        .iter()
+        .find(|p| p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)))
+    {
+        return Err(VaultError::Invalid(format!(
+            "{} is not a path under {}",
+            bad.display(),
+            root.display()
+        )));
+    }
     let mut entries = Vec::new();
     let mut bytes = 0;
-    let mut stack = vec![PathBuf::new()];
+    chosen.sort();
+    chosen.reverse();
+    let mut stack = chosen;
     while let Some(rel) = stack.pop() {
         let full = if rel.as_os_str().is_empty() {
             root.to_path_buf()

@@ -132,6 +132,33 @@ impl Vault {
         )
     }
 
+    /// Captures chosen paths under `root` (relative to it): what a `git clean` or `git reset
+    /// --hard` would discard, without the tracked files git keeps. Restoring puts back exactly
+    /// these paths, over whatever is there then.
+    pub fn snapshot_files(
+        &self,
+        root: &Path,
+        chosen: &[PathBuf],
+        resource: &str,
+        action_id: Option<&str>,
+        locked_until: Option<i64>,
+    ) -> Result<Snapshot, VaultError> {
+        let origin =
+            std::path::absolute(root).map_err(crate::error::io(format!("cannot resolve {}", root.display())))?;
+        let mut writer = self.writer()?;
+        let (entries, bytes) = crate::paths::capture_selected(&origin, chosen.to_vec(), &mut writer)?;
+        self.finish(
+            writer,
+            SourceKind::Files,
+            resource,
+            &origin,
+            action_id,
+            locked_until,
+            entries,
+            bytes,
+        )
+    }
+
     /// Captures a SQLite database consistently, while it may be in use.
     pub fn snapshot_sqlite(
         &self,
@@ -416,6 +443,9 @@ impl Vault {
                 self.verify_chunk(c)?;
             }
         }
+        // Chosen files go back over what is there: the tree itself exists, and putting back the
+        // discarded versions is the point of the undo.
+        let force = force || snap.source == SourceKind::Files;
         crate::paths::restore(&snap.entries, &target, force, &|c| self.read_chunk(c))?;
         Ok(target)
     }

@@ -211,13 +211,7 @@ fn snapshot_plan(a: &ActionView) -> String {
     if !plan.items.is_empty() {
         out.push_str("<p>Copied into the vault before it runs (<code>airlock undo</code> restores them):</p><ul class=\"plain\">");
         for i in &plan.items {
-            let _ = write!(
-                out,
-                "<li><code>{}</code> ({}, {})</li>",
-                esc(&i.path),
-                esc(&i.kind),
-                bytes(i.bytes)
-            );
+            let _ = write!(out, "<li><code>{}</code></li>", esc(&i.describe()));
         }
         out.push_str("</ul>");
     }

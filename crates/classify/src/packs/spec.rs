@@ -83,6 +83,15 @@ pub(super) struct RuleSpec {
     /// rule counts as a write.
     #[serde(default)]
     pub deletes: bool,
+    /// The rule discards a working tree's uncommitted files (`git clean -f`, `git reset --hard`):
+    /// the tree (the `-C DIR` value, else the cwd) becomes a `worktree` target, so the snapshot
+    /// copies its untracked and changed files.
+    #[serde(default)]
+    pub worktree: bool,
+    /// Targets the rule always names, as `"kind:value"` (`compose down -v` names the project's
+    /// volumes): what no argument spells out still reaches the approver.
+    #[serde(default)]
+    pub implies: Vec<String>,
     /// When this rule matches, its risk is the verdict whatever else matches (a tool's own dry
     /// run: `git push -n`, `wal-g delete` without `--confirm`).
     #[serde(default)]

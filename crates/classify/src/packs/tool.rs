@@ -37,6 +37,8 @@ struct Rule {
     skip: usize,
     overwrite: Option<Overwrite>,
     deletes: bool,
+    worktree: bool,
+    implies: Vec<(TargetKind, String)>,
     overrides: bool,
 }
 
@@ -224,6 +226,16 @@ impl Tool {
             if let Some(k) = rule.targets {
                 v.targets.extend(rest.iter().map(|(p, _)| (k, (*p).to_owned())));
             }
+            if rule.worktree {
+                let dir = split
+                    .flag_values
+                    .iter()
+                    .rev()
+                    .find(|(f, _)| f == "-C")
+                    .map(|(_, d)| d.as_str());
+                v.targets.push((TargetKind::Worktree, dir.unwrap_or(".").to_owned()));
+            }
+            v.targets.extend(rule.implies.iter().cloned());
             match rule.overwrite {
                 Some(Overwrite::All) => v.overwrites.extend(rest.iter().map(|(p, _)| (*p).to_owned())),
                 Some(Overwrite::Last) if rest.len() >= 2 => {
@@ -292,6 +304,17 @@ fn compile_rule(pack: &str, r: RuleSpec) -> Result<Rule, PackError> {
         skip: r.skip,
         overwrite,
         deletes: r.deletes,
+        worktree: r.worktree,
+        implies: r
+            .implies
+            .iter()
+            .map(|t| {
+                let (k, v) = t
+                    .split_once(':')
+                    .ok_or_else(|| err(pack, format!("implies {t:?} is not \"kind:value\"")))?;
+                Ok((kind(pack, k)?, v.to_owned()))
+            })
+            .collect::<Result<_, PackError>>()?,
         overrides: r.overrides,
     })
 }

@@ -364,12 +364,25 @@ fn process_control(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -
     true
 }
 
-/// Airlock's own administration (`airlock approve`, `airlock token create`…) is for humans: an agent
-/// running it would approve its own actions or mint itself credentials.
+/// Airlock's own administration (`airlock approve`, `airlock token create`, `airlock service
+/// stop`…) is for humans: an agent running it would approve its own actions, mint itself
+/// credentials or stop its guard. Only the subcommands that look are the agent's; any other word,
+/// including one a later version adds, counts as administration.
 fn airlock_admin(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
-    const ADMIN: [&str; 6] = ["approve", "deny", "token", "install", "uninstall", "init"];
+    const AGENT_SAFE: [&str; 10] = [
+        "classify",
+        "pending",
+        "log",
+        "policy",
+        "hook",
+        "snapshots",
+        "doctor",
+        "grants",
+        "demo",
+        "help",
+    ];
     let sub = args.iter().find(|a| !a.text.starts_with('-')).map(|a| a.text.as_str());
-    if name != "airlock" || !sub.is_some_and(|s| ADMIN.contains(&s)) {
+    if name != "airlock" || sub.is_none_or(|s| AGENT_SAFE.contains(&s)) {
         return false;
     }
     ctx.target(TargetKind::Process, "airlock");
@@ -1032,7 +1045,10 @@ fn pack_tool(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool
     // A copy only reads its sources: copying a protected file elsewhere leaves it as it is.
     let copies = matches!(name, "cp" | "rsync" | "scp" | "install");
     for (kind, value) in verdict.targets {
-        if kind == TargetKind::Path {
+        if kind == TargetKind::Worktree {
+            let dir = ctx.resolve_path(&value);
+            ctx.target(kind, dir);
+        } else if kind == TargetKind::Path {
             let read_only = copies && !verdict.overwrites.is_empty() && !verdict.overwrites.contains(&value);
             ctx.path_target(&value, if read_only { Risk::Read } else { risk }, summary);
         } else {

@@ -46,6 +46,9 @@ fn show(a: &ActionView) {
         }
     }
     if let Some(plan) = &a.snapshot_plan {
+        for item in plan.items.iter().filter(|_| a.snapshot) {
+            println!("    snapshot first: {}", item.describe());
+        }
         for item in &plan.over_cap {
             println!(
                 "    NOT RECOVERABLE: {} ({} bytes, above the snapshot cap)",

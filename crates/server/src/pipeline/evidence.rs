@@ -170,7 +170,7 @@ pub(crate) fn gather(ev: &Evaluation, extra: Vec<EvidenceItem>) -> Evidence {
         .assessment
         .targets
         .iter()
-        .filter(|t| t.kind == TargetKind::Path && t.value.starts_with('/'))
+        .filter(|t| matches!(t.kind, TargetKind::Path | TargetKind::Worktree) && t.value.starts_with('/'))
         .map(|t| path_item(&t.value))
         .collect();
     items.extend(ev.scripts.iter().map(|s| EvidenceItem::Script {

@@ -19,17 +19,21 @@ fn risk_rank(r: &str) -> u8 {
     }
 }
 
-/// Adds the real path of every path target that is or passes through a link.
+/// Adds the real path of every path (or working tree) target that is or passes through a link.
 pub(crate) fn follow_links(assessment: &mut Assessment) {
     let mut real = Vec::new();
-    for t in assessment.targets.iter().filter(|t| t.kind == TargetKind::Path) {
+    for t in assessment
+        .targets
+        .iter()
+        .filter(|t| matches!(t.kind, TargetKind::Path | TargetKind::Worktree))
+    {
         let Ok(canonical) = std::fs::canonicalize(&t.value) else {
             continue;
         };
         let canonical = canonical.display().to_string();
         if canonical != t.value && !assessment.targets.iter().any(|o| o.value == canonical) {
             real.push(ClassTarget {
-                kind: TargetKind::Path,
+                kind: t.kind,
                 value: canonical,
             });
         }

@@ -36,6 +36,14 @@ impl Airlock {
                     };
                     vault.snapshot_postgres(&url, &scope, &item.path, Some(action_id), lock)
                 }
+                // Listed again now: files made or changed since the hold are discarded too.
+                "files" => {
+                    let found = crate::worktree::uncommitted(path, self.config.vault.max_snapshot_bytes)
+                        .map_err(|e| format!("the snapshot of {} failed: {e}", item.path))?;
+                    let (fit, _) = crate::snapshots::fit_under(found.paths, self.config.vault.max_snapshot_bytes);
+                    let chosen: Vec<_> = fit.into_iter().map(|d| d.rel).collect();
+                    vault.snapshot_files(&found.top, &chosen, &item.path, Some(action_id), lock)
+                }
                 _ => vault.snapshot_path(path, &item.path, Some(action_id), lock),
             }
             .map_err(|e| format!("the snapshot of {} failed: {e}", item.path))?;
