@@ -366,10 +366,11 @@ fn process_control(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -
 
 /// Airlock's own administration (`airlock approve`, `airlock token create`, `airlock service
 /// stop`…) is for humans: an agent running it would approve its own actions, mint itself
-/// credentials or stop its guard. Only the subcommands that look are the agent's; any other word,
-/// including one a later version adds, counts as administration.
+/// credentials or stop its guard. Only the subcommands that look are the agent's, and `exec`, which
+/// asks the server to run a provider CLI that the server judges itself before running it; any other
+/// word, including one a later version adds, counts as administration.
 fn airlock_admin(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> bool {
-    const AGENT_SAFE: [&str; 10] = [
+    const AGENT_SAFE: [&str; 11] = [
         "classify",
         "pending",
         "log",
@@ -380,6 +381,7 @@ fn airlock_admin(name: &str, args: &[Arg], summary: &str, ctx: &mut Ctx<'_>) -> 
         "grants",
         "demo",
         "help",
+        "exec",
     ];
     let sub = args.iter().find(|a| !a.text.starts_with('-')).map(|a| a.text.as_str());
     if name != "airlock" || sub.is_none_or(|s| AGENT_SAFE.contains(&s)) {
