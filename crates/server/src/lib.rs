@@ -59,6 +59,6 @@ pub use peer::{current_uid, peer_of, user_by_name, user_by_uid, Peer, UnixUser};
 pub use pipeline::{wait_for_decision, Evidence, EvidenceItem, GrantView, Probe, ScriptRead, Settled};
 pub use policy_reload::PolicyStatus;
 pub use snapshots::{Plan, PlanItem, VaultSlot};
-pub use totp::{code_at as totp_code_at, otpauth_uri};
+pub use totp::{code_at as totp_code_at, otpauth_uri, percent_encode};
 pub use vault_api::BackupTaken;
 pub use world::FsWorld;

@@ -94,19 +94,23 @@ pub fn matching_step(secret_b32: &str, code: &str, now: i64) -> Option<i64> {
     found
 }
 
+/// Every byte but RFC 3986's unreserved characters percent-encoded: safe as a URI path segment or
+/// query value.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// The `otpauth://` URI authenticator apps import (as a QR code or pasted).
 pub fn otpauth_uri(instance: &str, operator: &str, secret_b32: &str) -> String {
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect()
-    };
+    let enc = percent_encode;
     format!(
         "otpauth://totp/{}:{}?secret={secret_b32}&issuer={}&algorithm=SHA1&digits=6&period=30",
         enc(instance),

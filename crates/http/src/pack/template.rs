@@ -82,17 +82,7 @@ pub fn render_json(v: &Value, scope: &Scope) -> Result<Value, String> {
 }
 
 /// A path segment value, percent-encoded (unreserved characters stay).
-pub fn encode_segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub use airlock_server::percent_encode as encode_segment;
 
 /// The arguments of a call as a scope: each argument by name, and nested input fields by their
 /// dotted path (`input.volumeId`).
