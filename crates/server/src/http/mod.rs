@@ -123,34 +123,11 @@ pub fn serve(airlock: Arc<Airlock>, tcp: Option<&str>, socket: Option<PathBuf>) 
         .spawn(move || {
             runtime.block_on(async move {
                 let mut tasks = Vec::new();
-                if let Some(l) = tcp_listener {
-                    let app = app.clone();
-                    let mut stopped = stopped.clone();
-                    tasks.push(tokio::spawn(async move {
-                        let Ok(l) = tokio::net::TcpListener::from_std(l) else {
-                            return;
-                        };
-                        let service = app.into_make_service_with_connect_info::<PeerInfo>();
-                        let _ = axum::serve(l, service)
-                            .with_graceful_shutdown(async move {
-                                let _ = stopped.wait_for(|s| *s).await;
-                            })
-                            .await;
-                    }));
+                if let Some(l) = tcp_listener.and_then(|l| tokio::net::TcpListener::from_std(l).ok()) {
+                    tasks.push(tokio::spawn(serve_until_stopped(l, app.clone(), stopped.clone())));
                 }
-                if let Some(l) = unix_listener {
-                    let mut stopped = stopped.clone();
-                    tasks.push(tokio::spawn(async move {
-                        let Ok(l) = tokio::net::UnixListener::from_std(l) else {
-                            return;
-                        };
-                        let service = app.into_make_service_with_connect_info::<PeerInfo>();
-                        let _ = axum::serve(l, service)
-                            .with_graceful_shutdown(async move {
-                                let _ = stopped.wait_for(|s| *s).await;
-                            })
-                            .await;
-                    }));
+                if let Some(l) = unix_listener.and_then(|l| tokio::net::UnixListener::from_std(l).ok()) {
+                    tasks.push(tokio::spawn(serve_until_stopped(l, app, stopped)));
                 }
                 for t in tasks {
                     let _ = t.await;
@@ -165,4 +142,20 @@ pub fn serve(airlock: Arc<Airlock>, tcp: Option<&str>, socket: Option<PathBuf>) 
         tcp: tcp_addr,
         socket,
     })
+}
+
+/// Serves the API on one listener (TCP or unix socket) until `stopped` turns true; the peer of each
+/// connection (`PeerInfo`) reaches the handlers.
+async fn serve_until_stopped<L>(listener: L, app: axum::Router, mut stopped: tokio::sync::watch::Receiver<bool>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+    for<'a> PeerInfo: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let service = app.into_make_service_with_connect_info::<PeerInfo>();
+    let _ = axum::serve(listener, service)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await;
 }
