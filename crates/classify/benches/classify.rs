@@ -8,6 +8,10 @@ use std::path::PathBuf;
 use airlock_classify::{classify, Action, ActionKind, NoWorld};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+// The allocator of the airlock binary, which runs the classifier in the hook and the server.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(serde::Deserialize)]
 struct File {
     case: Vec<Case>,

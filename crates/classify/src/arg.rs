@@ -31,15 +31,19 @@ impl Arg {
 
     /// Renders arguments back into one readable line for summaries.
     pub(crate) fn join(args: &[Arg]) -> String {
-        args.iter()
-            .map(|a| {
-                if a.text.is_empty() || a.text.contains(char::is_whitespace) {
-                    format!("'{}'", a.text)
-                } else {
-                    a.text.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut out = String::with_capacity(args.iter().map(|a| a.text.len() + 3).sum());
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            if a.text.is_empty() || a.text.contains(char::is_whitespace) {
+                out.push('\'');
+                out.push_str(&a.text);
+                out.push('\'');
+            } else {
+                out.push_str(&a.text);
+            }
+        }
+        out
     }
 }

@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Risk, Target};
@@ -54,15 +56,20 @@ impl Findings {
         let summary = match &self.last_summary {
             Some((raw, done)) if raw == summary => done.clone(),
             _ => {
-                let done = shorten(&crate::redact::redact(summary));
+                let done = shorten(&crate::redact::redact_cow(summary));
                 self.last_summary = Some((summary.to_owned(), done.clone()));
                 done
             }
         };
+        let reason = reason.into();
+        let masked = match crate::redact::redact_cow(&reason) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(masked) => Some(masked),
+        };
         let op = Operation {
             summary,
             risk,
-            reason: crate::redact::redact(&reason.into()),
+            reason: masked.unwrap_or(reason),
         };
         if !self.operations.contains(&op) {
             self.operations.push(op);
@@ -127,9 +134,13 @@ impl Findings {
 }
 
 fn shorten(s: &str) -> String {
-    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: Cow<'_, str> = if s.contains(char::is_control) {
+        Cow::Owned(s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
+    } else {
+        Cow::Borrowed(s)
+    };
     let trimmed = one_line.trim();
-    if trimmed.chars().count() <= MAX_SUMMARY {
+    if trimmed.len() <= MAX_SUMMARY || trimmed.chars().count() <= MAX_SUMMARY {
         return trimmed.to_owned();
     }
     let mut out: String = trimmed.chars().take(MAX_SUMMARY - 1).collect();

@@ -2,6 +2,8 @@
 //! A secret is replaced by its first four characters and an ellipsis, enough to recognise which
 //! credential it was, never enough to use it.
 
+use std::borrow::Cow;
+
 const SECRET_KEYS: [&str; 12] = [
     "password",
     "passwd",
@@ -53,6 +55,9 @@ const TOKEN_PREFIXES: [&str; 16] = [
 /// No token format is shorter: the shortest prefix (4) and more than 8 characters after it.
 const SHORTEST_TOKEN: usize = 13;
 
+/// The longest word that can make the next one a secret (`--client-secret`).
+const LONGEST_MARKER: usize = 15;
+
 fn mask(secret: &str) -> String {
     let shown: String = secret.chars().take(4).collect();
     if secret.chars().count() <= 4 {
@@ -62,106 +67,230 @@ fn mask(secret: &str) -> String {
     }
 }
 
+/// `word` without the quotes around it.
+fn unquote(word: &str) -> &str {
+    let quote = |b: &u8| *b == b'\'' || *b == b'"';
+    let bytes = word.as_bytes();
+    let start = bytes.iter().position(|b| !quote(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !quote(b)).map_or(start, |e| e + 1);
+    // Quotes are ASCII: both ends are character boundaries.
+    &word[start..end.max(start)]
+}
+
 fn is_secret_key(key: &str) -> bool {
     let k = key.trim_start_matches('-').to_ascii_lowercase();
     SECRET_KEYS.iter().any(|s| k.contains(s))
 }
 
 fn looks_like_token(word: &str) -> bool {
-    let w = word.trim_matches(['\'', '"']);
+    // Quotes only make a word longer: a short word is never a token.
+    if word.len() < SHORTEST_TOKEN {
+        return false;
+    }
+    let w = unquote(word);
     TOKEN_PREFIXES.iter().any(|p| w.starts_with(p) && w.len() > p.len() + 8)
         || (w.starts_with("AKIA") && w.len() == 20 && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
         || (w.starts_with("eyJ") && w.matches('.').count() == 2 && w.len() > 30)
 }
 
 /// Masks the password in `scheme://user:password@host`.
-fn redact_userinfo(word: &str) -> String {
+fn redact_userinfo(word: &str) -> Cow<'_, str> {
     let Some(start) = word.find("://") else {
-        return word.to_owned();
+        return Cow::Borrowed(word);
     };
     let rest = &word[start + 3..];
     let authority_end = rest.find(['/', '?', '#', ' ']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
-    match authority.rsplit_once('@') {
-        Some((userinfo, _)) => match userinfo.split_once(':') {
-            Some((user, password)) if !password.is_empty() => {
-                let masked = format!("{user}:{}", mask(password));
-                format!("{}{}{}", &word[..start + 3], masked, &rest[userinfo.len()..])
-            }
-            _ => word.to_owned(),
-        },
-        None => word.to_owned(),
+    match authority
+        .rsplit_once('@')
+        .and_then(|(userinfo, _)| Some((userinfo, userinfo.split_once(':')?)))
+    {
+        Some((userinfo, (user, password))) if !password.is_empty() => {
+            let masked = format!("{user}:{}", mask(password));
+            Cow::Owned(format!("{}{}{}", &word[..start + 3], masked, &rest[userinfo.len()..]))
+        }
+        _ => Cow::Borrowed(word),
     }
 }
 
 /// Masks `key=value` pairs whose key names a secret, inside a word (query strings, env assignments,
 /// connection strings).
-fn redact_pairs(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
-    let mut rest = word;
-    while let Some(eq) = rest.find('=') {
-        let key_start = rest[..eq]
+fn redact_pairs(word: &str) -> Cow<'_, str> {
+    let mut out = Edits::new(word);
+    let mut at = 0;
+    while let Some(eq) = word[at..].find('=').map(|e| at + e) {
+        let key_start = word[at..eq]
             .rfind(['&', '?', ';', ' ', '"', '\'', '{', ','])
-            .map_or(0, |i| i + 1);
-        let key = &rest[key_start..eq];
-        let value_end = rest[eq + 1..]
+            .map_or(at, |i| at + i + 1);
+        let value_end = word[eq + 1..]
             .find(['&', ';', ' ', '"', '\'', ',', '}'])
-            .map_or(rest.len(), |i| eq + 1 + i);
-        let value = &rest[eq + 1..value_end];
-        out.push_str(&rest[..=eq]);
-        if is_secret_key(key) && !value.is_empty() {
-            out.push_str(&mask(value));
-        } else {
-            out.push_str(value);
+            .map_or(word.len(), |i| eq + 1 + i);
+        let value = &word[eq + 1..value_end];
+        if !value.is_empty() && is_secret_key(&word[key_start..eq]) {
+            out.replace(eq + 1..value_end, &mask(value));
         }
-        rest = &rest[value_end..];
+        at = value_end;
     }
-    out.push_str(rest);
-    out
+    out.finish()
 }
 
 /// Masks known token formats inside a longer word (`https://ghp_…@github.com/x`).
-fn mask_embedded_tokens(word: &str) -> String {
-    let mut out = word.to_owned();
-    for prefix in TOKEN_PREFIXES {
-        let mut from = 0;
-        while let Some(pos) = out[from..].find(prefix).map(|p| p + from) {
-            let end = out[pos..]
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-                .map_or(out.len(), |e| pos + e);
-            let candidate = out[pos..end].to_owned();
-            if looks_like_token(&candidate) {
-                let masked = mask(&candidate);
-                out.replace_range(pos..end, &masked);
-                from = pos + masked.len();
-            } else {
-                from = pos + prefix.len();
+fn mask_embedded_tokens(word: &str) -> Cow<'_, str> {
+    let mut out = Edits::new(word);
+    let bytes = word.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        // Only a byte that starts a prefix (ASCII, so a character boundary) is worth a look.
+        if TOKEN_STARTS[usize::from(bytes[at])] {
+            let here = &word[at..];
+            if TOKEN_PREFIXES.iter().any(|p| here.starts_with(p)) {
+                let end = here
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                    .unwrap_or(here.len());
+                if looks_like_token(&here[..end]) {
+                    out.replace(at..at + end, &mask(&here[..end]));
+                    at += end;
+                    continue;
+                }
             }
         }
+        at += 1;
     }
-    out
+    out.finish()
 }
+
+/// The first bytes of [`TOKEN_PREFIXES`].
+const TOKEN_STARTS: [bool; 256] = {
+    let mut starts = [false; 256];
+    let mut i = 0;
+    while i < TOKEN_PREFIXES.len() {
+        starts[TOKEN_PREFIXES[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    starts
+};
 
 /// Returns `text` with every recognisable secret masked, and every control character (NUL,
 /// escape sequences, carriage returns…) shown as a `\u{…}` escape: what Airlock stores and shows
 /// is always printable UTF-8, whatever an agent sent. Newlines and tabs stay as they are.
 pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
+    redact_cow(text).into_owned()
+}
+
+/// [`redact`] without a copy when nothing needed masking or escaping, as for most text.
+pub(crate) fn redact_cow(text: &str) -> Cow<'_, str> {
+    let mut out = Edits::new(text);
     let mut state = Redactor::default();
-    for c in text.chars() {
-        if c.is_whitespace() && !c.is_control() || c == '\n' || c == '\t' {
-            state.flush(&mut word, &mut out);
-            out.push(c);
-        } else if c.is_control() {
-            state.flush(&mut word, &mut out);
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            word.push(c);
+    let mut i = 0;
+    while i < text.len() {
+        let (class, len) = class_at(text, i);
+        match class {
+            CharClass::Word => {
+                let end = word_end(text, i + len);
+                state.word(&text[i..end], i, &mut out);
+                i = end;
+                continue;
+            }
+            CharClass::Control => {
+                let c = text[i..].chars().next().unwrap_or_default();
+                out.replace(i..i + len, &c.escape_unicode().to_string());
+            }
+            CharClass::Separator => {}
+        }
+        i += len;
+    }
+    out.finish()
+}
+
+/// Where the word that goes on at byte `i` ends. Runs of printable ASCII (nearly all text) are
+/// skipped at once; other characters are judged one by one.
+fn word_end(text: &str, mut i: usize) -> usize {
+    let bytes = text.as_bytes();
+    loop {
+        i += bytes[i..]
+            .iter()
+            .position(|&b| !b.is_ascii_graphic())
+            .unwrap_or(bytes.len() - i);
+        if i == bytes.len() || bytes[i].is_ascii() {
+            return i;
+        }
+        let (class, len) = class_at(text, i);
+        if class != CharClass::Word {
+            return i;
+        }
+        i += len;
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CharClass {
+    /// Part of a word.
+    Word,
+    /// Between words: spaces, newlines, tabs.
+    Separator,
+    /// Shown escaped: NUL, escape, carriage return and every other control character.
+    Control,
+}
+
+/// The class of the character at byte `i` of `text`, and its length. ASCII (nearly all text) is
+/// judged on the byte.
+fn class_at(text: &str, i: usize) -> (CharClass, usize) {
+    let b = text.as_bytes()[i];
+    if b.is_ascii() {
+        let class = match b {
+            b' ' | b'\n' | b'\t' => CharClass::Separator,
+            0..=0x1f | 0x7f => CharClass::Control,
+            _ => CharClass::Word,
+        };
+        return (class, 1);
+    }
+    let c = text[i..].chars().next().unwrap_or_default();
+    let class = if c.is_control() {
+        CharClass::Control
+    } else if c.is_whitespace() {
+        CharClass::Separator
+    } else {
+        CharClass::Word
+    };
+    (class, c.len_utf8())
+}
+
+/// A text with some of its ranges replaced, copied only once the first replacement is made.
+struct Edits<'a> {
+    text: &'a str,
+    out: Option<String>,
+    /// Where the part of `text` not yet copied to `out` begins.
+    copied: usize,
+}
+
+impl<'a> Edits<'a> {
+    fn new(text: &'a str) -> Self {
+        Edits {
+            text,
+            out: None,
+            copied: 0,
         }
     }
-    state.flush(&mut word, &mut out);
-    out
+
+    /// Replaces `range` (after every range replaced so far) with `with`.
+    fn replace(&mut self, range: std::ops::Range<usize>, with: &str) {
+        let out = self
+            .out
+            .get_or_insert_with(|| String::with_capacity(self.text.len() + 16));
+        out.push_str(&self.text[self.copied..range.start]);
+        out.push_str(with);
+        self.copied = range.end;
+    }
+
+    fn finish(self) -> Cow<'a, str> {
+        match self.out {
+            None => Cow::Borrowed(self.text),
+            Some(mut out) => {
+                out.push_str(&self.text[self.copied..]);
+                Cow::Owned(out)
+            }
+        }
+    }
 }
 
 /// What the words before say about the next one.
@@ -175,20 +304,36 @@ struct Redactor {
 }
 
 impl Redactor {
-    fn flush(&mut self, word: &mut String, out: &mut String) {
-        if word.is_empty() {
-            return;
-        }
-        let w = std::mem::take(word);
-        let bare = w.trim_matches(['\'', '"']);
+    /// Masks what is secret in `w`, the word at `start` in the text `out` edits.
+    fn word(&mut self, w: &str, start: usize, out: &mut Edits<'_>) {
+        let bare = unquote(w);
         let quoted = w.starts_with(['\'', '"']);
-        if self.hide_next || (self.sql_password && quoted) || looks_like_token(&w) {
-            out.push_str(&mask(bare));
-        } else if w.len() < SHORTEST_TOKEN && !w.contains('=') && !w.contains(':') {
-            // Too short for any token format, and no pair or URL to look into: most words.
-            out.push_str(&w);
-        } else {
-            out.push_str(&mask_embedded_tokens(&redact_pairs(&redact_userinfo(&w))));
+        let range = start..start + w.len();
+        if self.hide_next || (self.sql_password && quoted) || looks_like_token(w) {
+            out.replace(range, &mask(bare));
+        } else if w.len() >= SHORTEST_TOKEN || w.bytes().any(|b| b == b'=' || b == b':') {
+            // Long enough for a token, or a pair or URL to look into (most words are neither).
+            if let Cow::Owned(masked) = redact_userinfo(w) {
+                out.replace(range, &mask_embedded_tokens(&redact_pairs(&masked)));
+            } else if let Cow::Owned(masked) = redact_pairs(w) {
+                out.replace(range, &mask_embedded_tokens(&masked));
+            } else if let Cow::Owned(masked) = mask_embedded_tokens(w) {
+                out.replace(range, &masked);
+            }
+        }
+        self.next_word_after(bare);
+    }
+
+    fn next_word_after(&mut self, bare: &str) {
+        // Every marker word starts with `-`, `p`, `i`, `b` or `t`: most words are not one.
+        let may_mark = bare.len() <= LONGEST_MARKER
+            && bare
+                .bytes()
+                .next()
+                .is_some_and(|b| matches!(b.to_ascii_lowercase(), b'-' | b'p' | b'i' | b'b' | b't'));
+        if !may_mark {
+            *self = Redactor::default();
+            return;
         }
         let is = |s: &str| bare.eq_ignore_ascii_case(s);
         self.sql_password = is("password") || (self.identified && is("by"));
@@ -221,6 +366,8 @@ mod tests {
                 "git clone https://ghp_0123456789abcdefghijklmnopqrstuvwxyz@github.com/a/b",
                 "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
             ),
+            // One token format inside another: the outer one is masked whole.
+            ("export X=sk_live_ghp_abcdefghijkl", "ghp_abcdefghijkl"),
         ];
         for (text, secret) in cases {
             let r = redact(text);
@@ -229,6 +376,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn unquote_trims_quotes_at_both_ends(s in "['\"aé ]{0,12}") {
+            proptest::prop_assert_eq!(unquote(&s), s.trim_matches(['\'', '"']));
+        }
+
         /// Whatever goes in, what comes out is printable: no control character but newline and tab.
         #[test]
         fn redact_output_has_no_control_characters(s in "\\PC{0,40}|[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}a-z =:/@]{0,80}") {

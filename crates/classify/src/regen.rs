@@ -102,22 +102,29 @@ fn temporary(raw: &str, ctx: &Ctx<'_>) -> Option<String> {
 fn regenerable(full: &str, ctx: &Ctx<'_>) -> Option<String> {
     let packs = crate::packs::packs().ok()?;
     let comps: Vec<&str> = full.split('/').filter(|c| !c.is_empty()).collect();
+    // The part of `full` under the user's home directory, for `home = true` entries.
+    let in_home = ctx
+        .home
+        .as_deref()
+        .and_then(Path::to_str)
+        .and_then(|h| full.strip_prefix(h))
+        .and_then(|r| r.strip_prefix('/'));
     for r in &packs.regenerable {
-        for name in &r.names {
-            let parts: Vec<&str> = name.split('/').collect();
-            if r.home {
-                let Some(home) = &ctx.home else { continue };
-                let base = format!("{}/{}", home.display(), name);
-                if full == base || full.starts_with(&format!("{base}/")) {
-                    return Some(r.reason.clone());
-                }
-                continue;
+        if r.home {
+            let is_under = |name: &String| {
+                in_home.is_some_and(|rest| {
+                    rest.strip_prefix(name.as_str())
+                        .is_some_and(|t| t.is_empty() || t.starts_with('/'))
+                })
+            };
+            if r.names.iter().any(is_under) {
+                return Some(r.reason.clone());
             }
-            for start in 0..comps.len() {
-                let Some(window) = comps.get(start..start + parts.len()) else {
-                    break;
-                };
-                if !window.iter().zip(&parts).all(|(c, p)| glob_match(p, c) || c == p) {
+            continue;
+        }
+        for parts in &r.parts {
+            for (start, window) in comps.windows(parts.len()).enumerate() {
+                if !window.iter().zip(parts).all(|(c, p)| c == p || glob_match(p, c)) {
                     continue;
                 }
                 let parent = format!("/{}", comps[..start].join("/"));

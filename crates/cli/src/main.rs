@@ -9,6 +9,11 @@ mod render;
 
 use clap::Parser;
 
+// The classifier (in the hook and in the server) allocates many small strings and syntax trees;
+// mimalloc serves them markedly faster than the system allocator (README, Benchmarks).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // A closed pipe (`airlock log | head`) ends the process quietly, as it does for other tools,
     // instead of a panic in println!.

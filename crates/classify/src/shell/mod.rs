@@ -6,6 +6,7 @@ mod consoles;
 mod expansion;
 mod help;
 mod interp_cmd;
+mod plain;
 mod powershell;
 mod stream;
 mod tasks;
@@ -71,6 +72,13 @@ fn capture(src: &str, stdin: Stream, ctx: &mut Ctx<'_>) -> Stream {
 }
 
 fn parse(src: &str) -> Result<brush_parser::ast::Program, String> {
+    if let Some(program) = plain::program(src) {
+        return Ok(program);
+    }
+    parse_general(src)
+}
+
+fn parse_general(src: &str) -> Result<brush_parser::ast::Program, String> {
     if crate::nesting::shell_depth(src) > MAX_SHELL_BRACKETS {
         return Err("it nests too deeply".to_owned());
     }

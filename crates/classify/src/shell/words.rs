@@ -5,11 +5,21 @@
 use brush_parser::word::{self, WordPiece, WordPieceWithSource};
 use brush_parser::ParserOptions;
 
+use super::plain::is_plain;
 use crate::arg::Arg;
 use crate::ctx::Ctx;
 
 /// Expands one shell word. Command substitutions inside it are classified into `ctx`.
 pub(crate) fn expand(raw: &str, ctx: &mut Ctx<'_>) -> Arg {
+    // Most words have nothing to expand, unquote or unescape: they are their own value.
+    if is_plain(raw) {
+        return Arg::literal(raw);
+    }
+    parse_word(raw, ctx)
+}
+
+/// Expands one shell word with the shell's own word grammar.
+fn parse_word(raw: &str, ctx: &mut Ctx<'_>) -> Arg {
     let options = ParserOptions::default();
     match word::parse(raw, &options) {
         Ok(pieces) => {
@@ -209,5 +219,15 @@ mod tests {
         assert!(!lit("plain").dynamic);
         assert!(lit("*.log").glob);
         assert!(!lit("'*.log'").glob);
+    }
+
+    proptest::proptest! {
+        /// Words taken as plain without the word parser are what the parser makes of them.
+        #[test]
+        fn plain_words_expand_to_themselves(raw in "[A-Za-z0-9_./,:=@%+-]{1,30}") {
+            proptest::prop_assert!(is_plain(&raw));
+            let mut ctx = Ctx::new(&NoWorld, None, None, &[]);
+            proptest::prop_assert_eq!(parse_word(&raw, &mut ctx), Arg::literal(raw.clone()));
+        }
     }
 }

@@ -40,7 +40,9 @@ pub(super) fn classify(st: &Statement, ctx: &mut Ctx<'_>) {
     // Names defined by WITH, so that `DELETE … USING cte` is not read as a join with a table.
     ctx.sql_ctes = ctes(st);
     let _ = visit_statements(st, |inner| {
-        one(inner, ctx);
+        // The statement itself is already rendered; nested ones are rendered on their own.
+        let rendered = std::ptr::eq(inner, st).then_some(text.as_str());
+        one(inner, rendered, ctx);
         ControlFlow::<()>::Continue(())
     });
     functions(st, &text, ctx);
@@ -264,9 +266,15 @@ fn weakens_the_session(text: &str) -> bool {
 }
 
 /// Judges one statement, without descending (the caller visits nested statements).
-fn one(st: &Statement, ctx: &mut Ctx<'_>) {
-    let text = st.to_string();
-    let text = text.as_str();
+fn one(st: &Statement, rendered: Option<&str>, ctx: &mut Ctx<'_>) {
+    let owned;
+    let text = match rendered {
+        Some(text) => text,
+        None => {
+            owned = st.to_string();
+            owned.as_str()
+        }
+    };
     match st {
         Statement::Query(q) => {
             let mut into = false;
