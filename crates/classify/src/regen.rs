@@ -122,9 +122,14 @@ fn regenerable(full: &str, ctx: &Ctx<'_>) -> Option<String> {
             }
             continue;
         }
-        for parts in &r.parts {
-            for (start, window) in comps.windows(parts.len()).enumerate() {
-                if !window.iter().zip(parts).all(|(c, p)| c == p || glob_match(p, c)) {
+        for name in &r.names {
+            // A name of several components ("storage/framework/cache") matches as many in a row.
+            for (start, window) in comps.windows(name.split('/').count()).enumerate() {
+                if !window
+                    .iter()
+                    .zip(name.split('/'))
+                    .all(|(c, p)| *c == p || glob_match(p, c))
+                {
                     continue;
                 }
                 let parent = format!("/{}", comps[..start].join("/"));

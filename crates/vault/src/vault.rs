@@ -116,20 +116,9 @@ impl Vault {
         action_id: Option<&str>,
         locked_until: Option<i64>,
     ) -> Result<Snapshot, VaultError> {
-        let origin =
-            std::path::absolute(path).map_err(crate::error::io(format!("cannot resolve {}", path.display())))?;
-        let mut writer = self.writer()?;
-        let (entries, bytes) = crate::paths::capture(&origin, &mut writer)?;
-        self.finish(
-            writer,
-            SourceKind::Path,
-            resource,
-            &origin,
-            action_id,
-            locked_until,
-            entries,
-            bytes,
-        )
+        // The empty relative path is the root itself: the whole tree.
+        let whole = vec![PathBuf::new()];
+        self.snapshot_under(path, whole, SourceKind::Path, resource, action_id, locked_until)
     }
 
     /// Captures chosen paths under `root` (relative to it): what a `git clean` or `git reset
@@ -143,20 +132,31 @@ impl Vault {
         action_id: Option<&str>,
         locked_until: Option<i64>,
     ) -> Result<Snapshot, VaultError> {
+        self.snapshot_under(
+            root,
+            chosen.to_vec(),
+            SourceKind::Files,
+            resource,
+            action_id,
+            locked_until,
+        )
+    }
+
+    /// Captures `chosen` (relative paths) under `root`, recorded as a snapshot of `kind`.
+    fn snapshot_under(
+        &self,
+        root: &Path,
+        chosen: Vec<PathBuf>,
+        kind: SourceKind,
+        resource: &str,
+        action_id: Option<&str>,
+        locked_until: Option<i64>,
+    ) -> Result<Snapshot, VaultError> {
         let origin =
             std::path::absolute(root).map_err(crate::error::io(format!("cannot resolve {}", root.display())))?;
         let mut writer = self.writer()?;
-        let (entries, bytes) = crate::paths::capture_selected(&origin, chosen.to_vec(), &mut writer)?;
-        self.finish(
-            writer,
-            SourceKind::Files,
-            resource,
-            &origin,
-            action_id,
-            locked_until,
-            entries,
-            bytes,
-        )
+        let (entries, bytes) = crate::paths::capture_selected(&origin, chosen, &mut writer)?;
+        self.finish(writer, kind, resource, &origin, action_id, locked_until, entries, bytes)
     }
 
     /// Captures a SQLite database consistently, while it may be in use.

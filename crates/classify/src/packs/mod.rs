@@ -73,8 +73,6 @@ pub(crate) struct Keyword {
 /// A kind of path the toolchain recreates (see `packs/regenerable.toml`).
 pub(crate) struct Regen {
     pub names: Vec<String>,
-    /// Each name split at `/`, matched against as many path components.
-    pub parts: Vec<Vec<String>>,
     pub beside: Vec<String>,
     pub home: bool,
     pub reason: String,
@@ -264,18 +262,11 @@ fn load_all() -> Result<Packs, PackError> {
         keywords(name, file.command, &mut packs.redis_commands, true)?;
         keywords(name, file.function, &mut packs.sql_functions, true)?;
         keywords(name, file.mutation, &mut packs.mutations, false)?;
-        packs.regenerable.extend(file.regenerable.into_iter().map(|r| {
-            Regen {
-                parts: r
-                    .names
-                    .iter()
-                    .map(|n| n.split('/').map(str::to_owned).collect())
-                    .collect(),
-                names: r.names,
-                beside: r.beside,
-                home: r.home,
-                reason: r.reason,
-            }
+        packs.regenerable.extend(file.regenerable.into_iter().map(|r| Regen {
+            names: r.names,
+            beside: r.beside,
+            home: r.home,
+            reason: r.reason,
         }));
         if let Some(v) = file.verbs {
             packs.subcommand_verbs.extend(v.destructive.iter().cloned());

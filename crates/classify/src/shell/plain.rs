@@ -42,16 +42,16 @@ pub(super) fn program(src: &str) -> Option<Program> {
             (_, Some(_)) => {}
         }
     }
-    let (name, rest) = words.split_first()?;
+    let mut words = words.into_iter();
+    let name = words.next()?;
     if RESERVED.contains(&name.value.as_str()) || name.value.contains('=') {
         return None;
     }
-    let suffix =
-        (!rest.is_empty()).then(|| CommandSuffix(rest.iter().cloned().map(CommandPrefixOrSuffixItem::Word).collect()));
+    let rest: Vec<_> = words.map(CommandPrefixOrSuffixItem::Word).collect();
     let command = SimpleCommand {
         prefix: None,
-        word_or_name: Some(name.clone()),
-        suffix,
+        word_or_name: Some(name),
+        suffix: (!rest.is_empty()).then_some(CommandSuffix(rest)),
     };
     let pipeline = Pipeline {
         timed: None,
